@@ -1,0 +1,23 @@
+//! msrpgw: an interworking function between SIP pager-mode instant messaging
+//! (`MESSAGE`, RFC 3428) and session-mode instant messaging (MSRP, RFC 4975).
+//!
+//! ```text
+//!  pager UA ──MESSAGE──▶ SIP core ──▶ msrpgw ──INVITE(m=message)──▶ session UA
+//!                                       │◀────── MSRP over TCP/TLS ──────▶
+//!  pager UA ◀─MESSAGE─── SIP core ◀── msrpgw ◀─INVITE(m=message)─── session UA
+//! ```
+//!
+//! Layers, in dependency order (a layer only uses the ones above it):
+//!
+//! - [`proto`]: pure codecs for SIP, SDP, MSRP and CPIM. No I/O, no clocks,
+//!   no threads; every parser is fuzzed.
+//!
+//! Invariants the whole crate keeps (see DESIGN.md of the project):
+//! no acknowledgement before delivery; bad input is contained (no panic, no
+//! hang, no unbounded memory); everything is bounded by configuration;
+//! messages between one pair keep their order; shutdown answers everything
+//! in flight.
+
+#![forbid(unsafe_code)]
+
+pub mod proto;

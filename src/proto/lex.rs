@@ -1,0 +1,563 @@
+//! Lexical pieces shared by the SIP, SDP, MSRP and CPIM grammars.
+//!
+//! Owns: character classes (RFC 3261 §25.1 `token`), line and substring
+//! search, LWS trimming and unfolding, quoted strings (RFC 3261 §25.1
+//! `quoted-string`, also used by RFC 4975 and RFC 3862), `;name=value`
+//! parameter lists and `%HH` escapes. Every codec uses these instead of a
+//! private twin, so a fix to quoting or escaping lands everywhere at once.
+//!
+//! Must not: know any protocol's header names or message structure.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::ParseError;
+
+/// What went wrong in a lexical element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LexErrorKind {
+    /// A `"` opened a quoted string that never closes.
+    UnterminatedQuote,
+    /// A `\` at the very end of a quoted string, with nothing to escape.
+    DanglingEscape,
+    /// A `%` not followed by two hex digits.
+    BadPercentEscape,
+    /// A parameter with an empty or non-token name (`;=x`, `;;`).
+    BadParamName,
+    /// A parameter value that is neither a token, a host nor a quoted string.
+    BadParamValue,
+    /// A `<` without its `>`.
+    UnterminatedAngle,
+}
+
+impl LexErrorKind {
+    pub const fn description(self) -> &'static str {
+        match self {
+            LexErrorKind::UnterminatedQuote => "unterminated quoted string",
+            LexErrorKind::DanglingEscape => "backslash at end of quoted string",
+            LexErrorKind::BadPercentEscape => "'%' not followed by two hex digits",
+            LexErrorKind::BadParamName => "empty or invalid parameter name",
+            LexErrorKind::BadParamValue => "invalid parameter value",
+            LexErrorKind::UnterminatedAngle => "'<' without matching '>'",
+        }
+    }
+}
+
+impl fmt::Display for LexErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+pub type LexError = ParseError<LexErrorKind>;
+
+/// RFC 3261 §25.1 `token` characters:
+/// `alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~"`.
+/// RFC 4975 §9 and RFC 3862 use the same set.
+#[inline]
+pub const fn is_token(b: u8) -> bool {
+    TOKEN_TABLE[b as usize]
+}
+
+const TOKEN_TABLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
+/// True when `s` is a non-empty RFC 3261 token.
+#[inline]
+pub fn is_token_str(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(is_token)
+}
+
+/// SP or HTAB (RFC 5234 `WSP`).
+#[inline]
+pub const fn is_wsp(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Index of the first `needle` byte in `hay`. A plain loop: the compiler
+/// vectorises it well enough for header lines, which are short.
+#[inline]
+pub fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// Index of the first CRLF in `hay` (the index of the CR).
+#[inline]
+pub fn find_crlf(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = find_byte(&hay[from..], b'\n') {
+        let at = from + i;
+        if at > 0 && hay[at - 1] == b'\r' {
+            return Some(at - 1);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Index of the first occurrence of `needle` in `hay` (`needle` non-empty).
+pub fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while from + needle.len() <= hay.len() {
+        let i = find_byte(&hay[from..=hay.len() - needle.len()], first)?;
+        let at = from + i;
+        if &hay[at + 1..at + needle.len()] == rest {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Trims SP, HTAB, CR and LF from both ends (what RFC 3261 calls LWS once
+/// folding is undone).
+#[inline]
+pub fn trim_lws(s: &str) -> &str {
+    s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
+
+/// Undoes header line folding (RFC 3261 §7.3.1): every CRLF followed by
+/// whitespace, together with that whitespace, becomes a single SP.
+/// Borrows when there is nothing to unfold (the common case).
+pub fn unfold(s: &str) -> Cow<'_, str> {
+    if !s.contains('\n') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(['\r', '\n']) {
+        out.push_str(rest[..i].trim_end_matches([' ', '\t']));
+        let after = rest[i..].trim_start_matches(['\r', '\n']);
+        let body = after.trim_start_matches([' ', '\t']);
+        out.push(' ');
+        rest = body;
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Splits a quoted string off the front of `s`, which must start with `"`.
+/// Returns the raw inner text (escapes still in place) and the rest after the
+/// closing quote. RFC 3261 §25.1: `quoted-pair = "\" (%x00-09 / %x0B-0C /
+/// %x0E-7F)`; we accept any byte after `\` (tolerant of UTF-8), but never let
+/// an escaped `"` close the string.
+pub fn split_quoted(s: &str) -> Result<(&str, &str), LexError> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'"') {
+        return Err(LexError::new(LexErrorKind::UnterminatedQuote, 0));
+    }
+    let mut i = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => {
+                if i + 1 >= b.len() {
+                    return Err(LexError::new(LexErrorKind::DanglingEscape, i));
+                }
+                // Skip the escaped character, which may be a multi-byte
+                // UTF-8 sequence: step to the next char boundary.
+                i += 1;
+                i += utf8_len(b[i]);
+            }
+            b'"' => return Ok((&s[1..i], &s[i + 1..])),
+            _ => i += 1,
+        }
+    }
+    Err(LexError::new(LexErrorKind::UnterminatedQuote, 0))
+}
+
+#[inline]
+fn utf8_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF7 => 4,
+        _ => 1,
+    }
+}
+
+/// Removes the `\` of each quoted-pair in the inner text of a quoted string.
+pub fn unescape_quoted(raw: &str) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Writes `s` as a quoted string, escaping `"` and `\`.
+pub fn write_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// Splits `s` at every `sep` that is outside quoted strings and outside
+/// `<...>`, yielding `(offset, piece)` with the piece untrimmed. Used for
+/// comma-separated header values (RFC 3261 §7.3.1) and `;` parameter lists.
+/// An unterminated quote or angle bracket makes the rest one piece; the
+/// piece's own parser then reports it.
+pub fn split_unquoted(s: &str, sep: u8) -> SplitUnquoted<'_> {
+    SplitUnquoted {
+        s,
+        pos: 0,
+        sep,
+        done: false,
+    }
+}
+
+pub struct SplitUnquoted<'a> {
+    s: &'a str,
+    pos: usize,
+    sep: u8,
+    done: bool,
+}
+
+impl<'a> Iterator for SplitUnquoted<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        if self.done {
+            return None;
+        }
+        let b = self.s.as_bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut in_quote = false;
+        let mut in_angle = false;
+        while i < b.len() {
+            let c = b[i];
+            if in_quote {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == b'"' {
+                    in_quote = false;
+                }
+            } else if c == b'"' {
+                in_quote = true;
+            } else if c == b'<' {
+                in_angle = true;
+            } else if c == b'>' {
+                in_angle = false;
+            } else if c == self.sep && !in_angle {
+                self.pos = i + 1;
+                return Some((start, &self.s[start..i]));
+            }
+            i += 1;
+        }
+        self.done = true;
+        Some((start, &self.s[start..]))
+    }
+}
+
+/// One `;name[=value]` parameter (RFC 3261 `generic-param`, `uri-parameter`;
+/// RFC 4975 `URI-parameter`). Text is kept as written: a quoted value keeps
+/// its quotes, an escaped one its `%HH`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Param<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Option<Cow<'a, str>>,
+}
+
+impl<'a> Param<'a> {
+    pub fn new(name: impl Into<Cow<'a, str>>, value: Option<Cow<'a, str>>) -> Self {
+        Param {
+            name: name.into(),
+            value,
+        }
+    }
+
+    pub fn into_owned(self) -> Param<'static> {
+        Param {
+            name: Cow::Owned(self.name.into_owned()),
+            value: self.value.map(|v| Cow::Owned(v.into_owned())),
+        }
+    }
+
+    /// The value with surrounding quotes removed and quoted-pairs undone.
+    pub fn unquoted_value(&self) -> Option<Cow<'_, str>> {
+        let v = self.value.as_deref()?;
+        match split_quoted(v) {
+            Ok((inner, "")) => Some(unescape_quoted(inner)),
+            _ => Some(Cow::Borrowed(v)),
+        }
+    }
+}
+
+impl fmt::Display for Param<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(v) = &self.value {
+            write!(f, "={v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Finds a parameter by case-insensitive name (RFC 3261 §7.3.1: parameter
+/// names are case-insensitive). `Some(None)` means present without a value.
+pub fn find_param<'p>(params: &'p [Param<'_>], name: &str) -> Option<Option<&'p str>> {
+    params
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .map(|p| p.value.as_deref())
+}
+
+/// Parses `;name[=value]` parameters. `s` is what follows the element the
+/// parameters belong to, and must be empty or start with `;` (after optional
+/// LWS). Name is a token; value is a token-ish run of characters from
+/// `value_ok`, a quoted string, or an IPv6 reference in brackets. LWS around
+/// `;` and `=` is allowed (RFC 3261 SEMI, EQUAL).
+/// `base` is the offset of `s` in the caller's input, for error positions.
+pub fn parse_params<'a>(
+    s: &'a str,
+    base: usize,
+    value_ok: fn(u8) -> bool,
+) -> Result<Vec<Param<'a>>, LexError> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = skip_lws(b, 0);
+    while i < b.len() {
+        if b[i] != b';' {
+            return Err(LexError::new(LexErrorKind::BadParamName, base + i));
+        }
+        i = skip_lws(b, i + 1);
+        let name_start = i;
+        while i < b.len() && is_token(b[i]) {
+            i += 1;
+        }
+        if i == name_start {
+            return Err(LexError::new(LexErrorKind::BadParamName, base + i));
+        }
+        let name = &s[name_start..i];
+        i = skip_lws(b, i);
+        let mut value = None;
+        if i < b.len() && b[i] == b'=' {
+            i = skip_lws(b, i + 1);
+            let vstart = i;
+            if i < b.len() && b[i] == b'"' {
+                let (inner, _) = split_quoted(&s[i..]).map_err(|e| e.shifted(base + i))?;
+                i += inner.len() + 2;
+            } else if i < b.len() && b[i] == b'[' {
+                match find_byte(&b[i..], b']') {
+                    Some(j) => i += j + 1,
+                    None => return Err(LexError::new(LexErrorKind::BadParamValue, base + i)),
+                }
+            } else {
+                while i < b.len() && value_ok(b[i]) {
+                    i += 1;
+                }
+            }
+            if i == vstart {
+                return Err(LexError::new(LexErrorKind::BadParamValue, base + i));
+            }
+            value = Some(Cow::Borrowed(&s[vstart..i]));
+            i = skip_lws(b, i);
+        }
+        out.push(Param {
+            name: Cow::Borrowed(name),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// Index of the first byte at or after `i` that is not SP, HTAB, CR or LF.
+#[inline]
+pub fn skip_lws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// Decodes `%HH` escapes. Borrows when there are none. The result is bytes
+/// because an escape may produce any octet, NUL included (RFC 4475 §3.1.1.4).
+pub fn percent_decode(s: &str) -> Result<Cow<'_, [u8]>, LexError> {
+    let b = s.as_bytes();
+    let Some(first) = find_byte(b, b'%') else {
+        return Ok(Cow::Borrowed(b));
+    };
+    let mut out = Vec::with_capacity(b.len());
+    out.extend_from_slice(&b[..first]);
+    let mut i = first;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hi = b.get(i + 1).and_then(|&c| hex_val(c));
+            let lo = b.get(i + 2).and_then(|&c| hex_val(c));
+            match (hi, lo) {
+                (Some(h), Some(l)) => out.push(h << 4 | l),
+                _ => return Err(LexError::new(LexErrorKind::BadPercentEscape, i)),
+            }
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+#[inline]
+pub const fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Parses a decimal number of at most `max` with no sign; leading zeros are
+/// allowed (RFC 4475 §3.1.1.1 `Max-Forwards: 0068`). `None` on empty input,
+/// a non-digit, or overflow past `max`.
+pub fn parse_decimal(s: &str, max: u64) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in s.as_bytes() {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        if v > max {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_chars() {
+        assert!(is_token_str("!interesting-Method0123456789_*+`.%indeed'~"));
+        assert!(!is_token_str("a b"));
+        assert!(!is_token_str(""));
+        assert!(!is_token(b'"'));
+        assert!(!is_token(b'@'));
+    }
+
+    #[test]
+    fn crlf_and_bytes() {
+        assert_eq!(find_crlf(b"abc\r\ndef"), Some(3));
+        assert_eq!(find_crlf(b"a\nb\r\n"), Some(3));
+        assert_eq!(find_crlf(b"\nabc"), None);
+        assert_eq!(find_bytes(b"xx-------abc$", b"-------abc"), Some(2));
+        assert_eq!(find_bytes(b"ab", b"abc"), None);
+        assert_eq!(find_bytes(b"aab", b"ab"), Some(1));
+        assert_eq!(find_bytes(b"", b"a"), None);
+    }
+
+    #[test]
+    fn unfolding() {
+        assert_eq!(unfold("a b"), "a b");
+        assert_eq!(unfold("a\r\n  b"), "a b");
+        assert_eq!(unfold("a  \r\n\tb\r\n c"), "a b c");
+    }
+
+    #[test]
+    fn quoted_strings() {
+        assert_eq!(split_quoted("\"abc\" rest").unwrap(), ("abc", " rest"));
+        assert_eq!(split_quoted(r#""a\"b" x"#).unwrap(), (r#"a\"b"#, " x"));
+        assert_eq!(unescape_quoted(r#"a\"b\\c"#), "a\"b\\c");
+        assert_eq!(
+            split_quoted("\"abc").unwrap_err().kind,
+            LexErrorKind::UnterminatedQuote
+        );
+        assert_eq!(
+            split_quoted("\"abc\\").unwrap_err().kind,
+            LexErrorKind::DanglingEscape
+        );
+        // Escaped multi-byte character must not split a char boundary.
+        assert_eq!(split_quoted("\"\\é\"").unwrap(), ("\\é", ""));
+        let mut s = String::new();
+        write_quoted(&mut s, "a\"b\\");
+        assert_eq!(s, r#""a\"b\\""#);
+        assert_eq!(unescape_quoted(split_quoted(&s).unwrap().0), "a\"b\\");
+    }
+
+    #[test]
+    fn splitting() {
+        let v: Vec<_> = split_unquoted(r#"<sip:a,b>;x="1,2", sip:c"#, b',').collect();
+        assert_eq!(v, vec![(0, r#"<sip:a,b>;x="1,2""#), (18, " sip:c")]);
+        let v: Vec<_> = split_unquoted("", b',').collect();
+        assert_eq!(v, vec![(0, "")]);
+    }
+
+    #[test]
+    fn params() {
+        let p = parse_params(";a=1 ; b ;c = \"x;y\";v6=[::1]", 0, is_token).unwrap();
+        assert_eq!(p.len(), 4);
+        assert_eq!(find_param(&p, "A"), Some(Some("1")));
+        assert_eq!(find_param(&p, "b"), Some(None));
+        assert_eq!(p[2].unquoted_value().unwrap(), "x;y");
+        assert_eq!(find_param(&p, "v6"), Some(Some("[::1]")));
+        assert_eq!(find_param(&p, "z"), None);
+        assert!(parse_params("", 0, is_token).unwrap().is_empty());
+        let e = parse_params(";;a", 5, is_token).unwrap_err();
+        assert_eq!(e, LexError::new(LexErrorKind::BadParamName, 6));
+        assert_eq!(
+            parse_params(";a=", 0, is_token).unwrap_err().kind,
+            LexErrorKind::BadParamValue
+        );
+        assert_eq!(
+            parse_params("x", 0, is_token).unwrap_err().kind,
+            LexErrorKind::BadParamName
+        );
+    }
+
+    #[test]
+    fn percent() {
+        assert_eq!(&*percent_decode("abc").unwrap(), b"abc");
+        assert_eq!(&*percent_decode("a%41%00b").unwrap(), b"aA\0b");
+        assert_eq!(
+            percent_decode("a%4").unwrap_err(),
+            LexError::new(LexErrorKind::BadPercentEscape, 1)
+        );
+        assert!(percent_decode("%zz").is_err());
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal("0068", 255), Some(68));
+        assert_eq!(parse_decimal("256", 255), None);
+        assert_eq!(parse_decimal("", 255), None);
+        assert_eq!(parse_decimal("-1", 255), None);
+        assert_eq!(
+            parse_decimal("99999999999999999999999", u64::from(u32::MAX)),
+            None
+        );
+    }
+}

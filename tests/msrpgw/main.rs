@@ -1,0 +1,4 @@
+//! The integration test binary: corpus tests for every codec, and (later)
+//! tests that start the real daemon on loopback.
+
+mod corpus;
