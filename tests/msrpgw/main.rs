@@ -2,3 +2,8 @@
 //! tests that start the real daemon on loopback.
 
 mod corpus;
+
+mod cpim;
+mod msrp;
+mod sdp;
+mod sip;

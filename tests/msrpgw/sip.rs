@@ -1,0 +1,1 @@
+//! Corpus and round-trip tests for the sip codec.
