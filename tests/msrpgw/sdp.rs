@@ -603,3 +603,46 @@ fn sdp_corpus_truncations_and_bare_lf() {
         }
     }
 }
+
+/// Small xorshift generator: deterministic mutations of corpus files.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Mutated corpus files never panic, and whatever parses survives
+/// parse(encode(sdp)) == sdp.
+#[test]
+fn sdp_mutated_corpus_round_trips() {
+    const SPECIAL: &[u8] = b"=:/ \t\r\n\0\xff*am0";
+    let seeds: Vec<Vec<u8>> = FILES.iter().map(|f| corpus::read(DIR, f)).collect();
+    let mut r = Rng(0x2545_F491_4F6C_DD1D);
+    for _ in 0..20_000 {
+        let mut v = seeds[r.below(seeds.len())].clone();
+        for _ in 0..1 + r.below(3) {
+            let i = r.below(v.len() + 1);
+            match r.below(3) {
+                0 if i < v.len() => v[i] = r.next() as u8,
+                1 if i < v.len() => {
+                    v.remove(i);
+                }
+                _ => v.insert(i, SPECIAL[r.below(SPECIAL.len())]),
+            }
+        }
+        if let Ok(s) = sdp::parse(&v) {
+            let encoded = s.to_bytes();
+            assert_eq!(sdp::parse(&encoded).as_ref(), Ok(&s));
+            let _ = s.validate_msrp();
+        }
+    }
+}
