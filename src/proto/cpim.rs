@@ -753,7 +753,9 @@ struct Pending {
     folded: bool,
 }
 
-/// Parses a header block starting at `start`. Returns the headers and the
+/// Parses a header block starting at `start`: RFC 3862 §3.6 `*Header` in
+/// CPIM mode, RFC 2045 §3 / RFC 5322 §2.2 header fields in MIME mode (both
+/// unfolded, both ended by an empty line). Returns the headers and the
 /// offset after the block's empty line (or where a `Content-` header starts
 /// the MIME block, or the end of the input).
 fn parse_block(
