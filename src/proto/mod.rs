@@ -19,6 +19,7 @@
 //! and `into_owned()` detaches a parsed message from its buffer.
 
 pub mod cpim;
+pub mod imdn;
 pub mod lex;
 pub mod msrp;
 pub mod sdp;
