@@ -2,6 +2,7 @@
 //! tests that start the real daemon on loopback.
 
 mod corpus;
+mod mutation;
 
 mod cpim;
 mod msrp;
