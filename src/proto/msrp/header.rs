@@ -93,9 +93,16 @@ impl HeaderName {
             ],
             _ => &[],
         };
+        // Peers nearly always use the canonical spelling: try an exact
+        // (memcmp) match before the case-insensitive one.
         cand.iter()
             .copied()
-            .find(|h| h.as_str().eq_ignore_ascii_case(name))
+            .find(|h| h.as_str() == name)
+            .or_else(|| {
+                cand.iter()
+                    .copied()
+                    .find(|h| h.as_str().eq_ignore_ascii_case(name))
+            })
     }
 }
 
@@ -136,8 +143,10 @@ impl ByteRange {
     /// RFC 4975 §9 `Byte-Range` value. Syntax only; see [`Self::check`] for
     /// the arithmetic. `None` when malformed.
     pub fn parse(s: &str) -> Option<ByteRange> {
-        let (start, rest) = s.split_once('-')?;
-        let (end, total) = rest.split_once('/')?;
+        let b = s.as_bytes();
+        let dash = b.iter().position(|&c| c == b'-')?;
+        let slash = dash + 1 + b[dash + 1..].iter().position(|&c| c == b'/')?;
+        let (start, end, total) = (&s[..dash], &s[dash + 1..slash], &s[slash + 1..]);
         let num = |t: &str| parse_decimal(t, MAX_OCTET_POSITION);
         let opt = |t: &str| {
             if t == "*" {

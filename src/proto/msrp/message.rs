@@ -113,9 +113,12 @@ pub struct Headers<'a> {
     pub status: Option<Status<'a>>,
     /// RFC 4976 §7: URIs a relay returns in a 200 to AUTH.
     pub use_path: Vec<MsrpUri<'a>>,
-    pub www_authenticate: Option<DigestChallenge<'a>>,
-    pub authorization: Option<DigestCredentials<'a>>,
-    pub authentication_info: Option<AuthenticationInfo<'a>>,
+    /// RFC 4976 Digest headers, boxed: they are rare (AUTH and its
+    /// responses) and large, and keeping them out of line keeps every
+    /// other message small to build and move.
+    pub www_authenticate: Option<Box<DigestChallenge<'a>>>,
+    pub authorization: Option<Box<DigestCredentials<'a>>>,
+    pub authentication_info: Option<Box<AuthenticationInfo<'a>>>,
     /// RFC 4976 §4: seconds.
     pub expires: Option<u32>,
     pub min_expires: Option<u32>,
@@ -299,7 +302,12 @@ impl<'a> Message<'a> {
             Err(e) => return err(MsrpErrorKind::HeaderNotUtf8, base + e.valid_up_to()),
         };
 
-        let (tid, kind, mut pos) = parse_start_line(head, base)?;
+        // One branch-free pass over the whole block: when the only control
+        // characters are the CRLFs that end lines, no value needs its own
+        // `utf8text` check; otherwise each value is checked to find the
+        // offending byte.
+        let clean = only_line_end_controls(head.as_bytes());
+        let (tid, kind, mut pos) = parse_start_line(head, base, clean)?;
         if buf.get(frame.tid.clone()) != Some(tid.as_bytes()) {
             return err(MsrpErrorKind::BadTransactionId, base + 5);
         }
@@ -313,7 +321,7 @@ impl<'a> Message<'a> {
             if nl == 0 || hb[pos + nl - 1] != b'\r' {
                 return err(MsrpErrorKind::BadHeaderLine, base + pos + nl);
             }
-            parse_header(&mut h, &head[pos..pos + nl - 1], base + pos)?;
+            parse_header(&mut h, &head[pos..pos + nl - 1], base + pos, clean)?;
             pos += nl + 1;
         }
 
@@ -607,7 +615,11 @@ impl<'a> Message<'a> {
 
 /// RFC 4975 §9 `req-start` / `resp-start`. Returns the tid, kind and the
 /// offset of the first header line.
-fn parse_start_line(head: &str, base: usize) -> Result<(&str, Kind<'_>, usize), MsrpError> {
+fn parse_start_line(
+    head: &str,
+    base: usize,
+    clean: bool,
+) -> Result<(&str, Kind<'_>, usize), MsrpError> {
     let hb = head.as_bytes();
     let Some(nl) = find_byte_fast(hb, b'\n') else {
         return err(MsrpErrorKind::BadStartLine, base + hb.len());
@@ -619,9 +631,10 @@ fn parse_start_line(head: &str, base: usize) -> Result<(&str, Kind<'_>, usize), 
     let Some(rest) = line.strip_prefix("MSRP ") else {
         return err(MsrpErrorKind::BadStartLine, base);
     };
-    let Some((tid, what)) = rest.split_once(' ') else {
+    let Some(sp) = find_byte_fast(rest.as_bytes(), b' ') else {
         return err(MsrpErrorKind::BadStartLine, base + line.len());
     };
+    let (tid, what) = (&rest[..sp], &rest[sp + 1..]);
     if !is_ident(tid.as_bytes(), MAX_TID_LEN) {
         return err(MsrpErrorKind::BadTransactionId, base + 5);
     }
@@ -633,7 +646,13 @@ fn parse_start_line(head: &str, base: usize) -> Result<(&str, Kind<'_>, usize), 
             _ => return err(MsrpErrorKind::BadStatusCode, at),
         };
         let comment = what.get(4..);
-        if let Some(i) = comment.and_then(|c| first_non_text(c.as_bytes())) {
+        if let Some(i) = comment.and_then(|c| {
+            if clean {
+                None
+            } else {
+                first_non_text(c.as_bytes())
+            }
+        }) {
             return err(MsrpErrorKind::BadComment, at + 4 + i);
         }
         Kind::Response {
@@ -651,17 +670,31 @@ fn parse_start_line(head: &str, base: usize) -> Result<(&str, Kind<'_>, usize), 
 
 /// `hname ":" SP hval` (RFC 4975 §9 `ext-header` and the typed headers),
 /// liberal on the whitespace after the colon.
-fn parse_header<'a>(h: &mut Headers<'a>, line: &'a str, at: usize) -> Result<(), MsrpError> {
+fn parse_header<'a>(
+    h: &mut Headers<'a>,
+    line: &'a str,
+    at: usize,
+    clean: bool,
+) -> Result<(), MsrpError> {
     use MsrpErrorKind as E;
     let lb = line.as_bytes();
-    let Some(colon) = lb.iter().position(|&b| b == b':') else {
-        return err(E::BadHeaderLine, at);
-    };
-    let name = &line[..colon];
-    let nb = name.as_bytes();
-    if !nb.first().is_some_and(u8::is_ascii_alphabetic) || !nb.iter().all(|&b| is_token(b)) {
+    // `hname = ALPHA *token`, then ':' (one scan for both).
+    let mut colon = 0;
+    while colon < lb.len() && is_token(lb[colon]) {
+        colon += 1;
+    }
+    if lb.get(colon) != Some(&b':') {
+        let kind = if lb[colon..].contains(&b':') {
+            E::BadHeaderName
+        } else {
+            E::BadHeaderLine
+        };
+        return err(kind, at);
+    }
+    if !lb.first().is_some_and(u8::is_ascii_alphabetic) {
         return err(E::BadHeaderName, at);
     }
+    let name = &line[..colon];
     let mut vs = colon + 1;
     while vs < lb.len() && matches!(lb[vs], b' ' | b'\t') {
         vs += 1;
@@ -672,8 +705,10 @@ fn parse_header<'a>(h: &mut Headers<'a>, line: &'a str, at: usize) -> Result<(),
     }
     let value = &line[vs..ve];
     let vat = at + vs;
-    if let Some(i) = first_non_text(value.as_bytes()) {
-        return err(E::BadHeaderValue, vat + i);
+    if !clean {
+        if let Some(i) = first_non_text(value.as_bytes()) {
+            return err(E::BadHeaderValue, vat + i);
+        }
     }
     let Some(hn) = HeaderName::from_name(name) else {
         h.ext.push(ExtHeader {
@@ -728,15 +763,15 @@ fn parse_header<'a>(h: &mut Headers<'a>, line: &'a str, at: usize) -> Result<(),
             None => return bad(),
         },
         HeaderName::WwwAuthenticate => match DigestChallenge::parse(value) {
-            Ok(c) => once!(h.www_authenticate, c),
+            Ok(c) => once!(h.www_authenticate, Box::new(c)),
             Err(o) => return err(E::Invalid(hn), vat + o),
         },
         HeaderName::Authorization => match DigestCredentials::parse(value) {
-            Ok(c) => once!(h.authorization, c),
+            Ok(c) => once!(h.authorization, Box::new(c)),
             Err(o) => return err(E::Invalid(hn), vat + o),
         },
         HeaderName::AuthenticationInfo => match AuthenticationInfo::parse(value) {
-            Ok(c) => once!(h.authentication_info, c),
+            Ok(c) => once!(h.authentication_info, Box::new(c)),
             Err(o) => return err(E::Invalid(hn), vat + o),
         },
         HeaderName::Expires => match seconds() {
@@ -762,6 +797,24 @@ fn parse_header<'a>(h: &mut Headers<'a>, line: &'a str, at: usize) -> Result<(),
         HeaderName::ContentDisposition => once!(h.content_disposition, Cow::Borrowed(value)),
     }
     Ok(())
+}
+
+/// True when the only bytes of `b` outside `utf8text` are CRLF pairs: no
+/// other control character, every CR followed by LF, every LF preceded by
+/// CR. Written as a branch-free pass over byte pairs so it compiles to
+/// SIMD.
+fn only_line_end_controls(b: &[u8]) -> bool {
+    let Some((&first, rest)) = b.split_first() else {
+        return true;
+    };
+    let ctl = |c: u8| (c < 0x20 && c != b'\t' && c != b'\r' && c != b'\n') || c == 0x7f;
+    let mut bad = u8::from(first == b'\n');
+    for (&c, &n) in b.iter().zip(rest) {
+        bad |= u8::from(ctl(c)) | u8::from((c == b'\r') != (n == b'\n'));
+    }
+    let last = b[b.len() - 1];
+    bad |= u8::from(ctl(last) || last == b'\r');
+    bad == 0
 }
 
 /// RFC 4975 §9 `media-type = type "/" subtype *( ";" gen-param )`; `Err`
@@ -813,9 +866,9 @@ impl<'a> Headers<'a> {
             failure_report: self.failure_report,
             status: self.status.map(Status::into_owned),
             use_path: path(self.use_path),
-            www_authenticate: self.www_authenticate.map(DigestChallenge::into_owned),
-            authorization: self.authorization.map(DigestCredentials::into_owned),
-            authentication_info: self.authentication_info.map(AuthenticationInfo::into_owned),
+            www_authenticate: self.www_authenticate.map(|c| Box::new(c.into_owned())),
+            authorization: self.authorization.map(|c| Box::new(c.into_owned())),
+            authentication_info: self.authentication_info.map(|c| Box::new(c.into_owned())),
             expires: self.expires,
             min_expires: self.min_expires,
             max_expires: self.max_expires,
@@ -1056,7 +1109,7 @@ impl<'a> RequestBuilder<'a> {
     }
 
     pub fn authorization(mut self, c: DigestCredentials<'a>) -> Self {
-        self.msg.headers.authorization = Some(c);
+        self.msg.headers.authorization = Some(Box::new(c));
         self
     }
 
@@ -1355,6 +1408,27 @@ Content-Type: text/plain; charset=\"utf-8\"\r\n\
         assert_eq!(m.flag, Flag::More);
         roundtrip(&m);
         assert_eq!(m.check_sendable(), Ok(()));
+    }
+
+    #[test]
+    fn control_character_prescan() {
+        for (s, ok) in [
+            (&b""[..], true),
+            (b"a\r\nb\r\n", true),
+            (b"a\tb\r\n", true),
+            (b"\xc3\xa9\r\n", true),
+            (b"a\rb\r\n", false),
+            (b"a\nb\r\n", false),
+            (b"\n", false),
+            (b"\r", false),
+            (b"a\r", false),
+            (b"a\r\r\n", false),
+            (b"a\x01\r\n", false),
+            (b"a\x7f\r\n", false),
+            (b"\x00", false),
+        ] {
+            assert_eq!(only_line_end_controls(s), ok, "{s:?}");
+        }
     }
 
     #[test]

@@ -125,6 +125,44 @@ const fn is_sub_delim(b: u8) -> bool {
     )
 }
 
+/// Bytes that may appear in an authority before `@` or `/`:
+/// `unreserved / sub-delims / ":" / "%" / "[" / "]"`.
+const AUTHORITY_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = is_unreserved(c) || is_sub_delim(c) || matches!(c, b':' | b'%' | b'[' | b']');
+        i += 1;
+    }
+    t
+};
+
+/// `reg-name` characters except `%` (checked separately) and `;` (which
+/// ends the host in an MSRP URI).
+const HOST_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = is_unreserved(c) || (is_sub_delim(c) && c != b';');
+        i += 1;
+    }
+    t
+};
+
+/// RFC 4975 §9 `session-id = 1*( unreserved / "+" / "=" / "/" )`.
+const SESSION_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = is_unreserved(c) || matches!(c, b'+' | b'=' | b'/');
+        i += 1;
+    }
+    t
+};
+
 /// Checks `%HH` escapes at `i`; returns the length of the escape or None.
 #[inline]
 fn pct_at(b: &[u8], i: usize) -> Option<usize> {
@@ -147,53 +185,55 @@ impl<'a> MsrpUri<'a> {
             return err(UriErrorKind::BadScheme, 0);
         };
 
-        // Session-ids, transports and params cannot hold '@', so any '@'
-        // ends the userinfo (which itself may hold ';' and ':').
+        // Session-ids, transports and params cannot hold '@', so an '@'
+        // ends the userinfo (which itself may hold ';', ':' and '%'). Scan
+        // as if for a host first; only when that stops at one of those
+        // does an '@' further on need looking for. Common URIs are thus
+        // scanned once.
         let mut userinfo = None;
-        if let Some(at) = b[i..].iter().position(|&c| c == b'@') {
-            let ui_end = i + at;
-            let mut j = i;
-            while j < ui_end {
-                let c = b[j];
-                if is_unreserved(c) || is_sub_delim(c) || c == b':' {
-                    j += 1;
-                } else if c == b'%' {
-                    j += pct_at(b, j).ok_or(UriError::new(UriErrorKind::BadUserinfo, j))?;
-                } else {
-                    return err(UriErrorKind::BadUserinfo, j);
-                }
+        let first = scan_reg_name(b, i);
+        let at = match b.get(first) {
+            Some(b'@') => Some(first),
+            Some(b':' | b';' | b'%') => {
+                let stop = b[first..]
+                    .iter()
+                    .position(|&c| !AUTHORITY_CHAR[usize::from(c)])
+                    .map_or(b.len(), |k| first + k);
+                (b.get(stop) == Some(&b'@')).then_some(stop)
             }
-            userinfo = Some(Cow::Borrowed(&s[i..ui_end]));
-            i = ui_end + 1;
-        }
-
+            _ => None,
+        };
         // host = IP-literal / IPv4address / reg-name; ';' ends it here
         // although RFC 3986 lets reg-name hold sub-delims.
-        let host_start = i;
-        if b.get(i) == Some(&b'[') {
-            let Some(close) = b[i..].iter().position(|&c| c == b']') else {
-                return err(UriErrorKind::BadIpv6, i);
-            };
-            let inner = &s[i + 1..i + close];
-            if inner.parse::<core::net::Ipv6Addr>().is_err() {
-                return err(UriErrorKind::BadIpv6, i);
-            }
-            i += close + 1;
-        } else {
-            while i < b.len() {
-                let c = b[i];
-                if is_unreserved(c) || (is_sub_delim(c) && c != b';') {
-                    i += 1;
-                } else if c == b'%' {
-                    i += pct_at(b, i).ok_or(UriError::new(UriErrorKind::BadHost, i))?;
-                } else {
-                    break;
+        let (host_start, host_end) = match at {
+            Some(at) => {
+                let mut j = i;
+                while j < at {
+                    let c = b[j];
+                    if is_unreserved(c) || is_sub_delim(c) || c == b':' {
+                        j += 1;
+                    } else if c == b'%' {
+                        j += pct_at(b, j).ok_or(UriError::new(UriErrorKind::BadUserinfo, j))?;
+                    } else {
+                        return err(UriErrorKind::BadUserinfo, j);
+                    }
                 }
+                userinfo = Some(Cow::Borrowed(&s[i..at]));
+                let hs = at + 1;
+                let he = if b.get(hs) == Some(&b'[') {
+                    ipv6_end(s, hs)?
+                } else {
+                    scan_reg_name(b, hs)
+                };
+                (hs, he)
             }
-            if i == host_start {
-                return err(UriErrorKind::EmptyHost, i);
-            }
+            None if b.get(i) == Some(&b'[') => (i, ipv6_end(s, i)?),
+            None => (i, first),
+        };
+        if host_end == host_start {
+            return err(UriErrorKind::EmptyHost, host_start);
         }
+        i = host_end;
         let host = Cow::Borrowed(&s[host_start..i]);
 
         let mut port = None;
@@ -219,7 +259,7 @@ impl<'a> MsrpUri<'a> {
         if b.get(i) == Some(&b'/') {
             let ss = i + 1;
             let mut j = ss;
-            while j < b.len() && (is_unreserved(b[j]) || matches!(b[j], b'+' | b'=' | b'/')) {
+            while j < b.len() && SESSION_CHAR[usize::from(b[j])] {
                 j += 1;
             }
             if j == ss {
@@ -303,14 +343,19 @@ impl<'a> MsrpUri<'a> {
     pub fn parse_list(s: &'a str) -> Result<Vec<MsrpUri<'a>>, UriError> {
         let mut out = Vec::with_capacity(1);
         let mut at = 0;
-        for part in s.split(' ') {
-            if part.is_empty() {
+        loop {
+            // Paths are short: a byte search beats `str::split`'s setup.
+            let rest = &s[at..];
+            let end = super::find_byte_fast(rest.as_bytes(), b' ').unwrap_or(rest.len());
+            if end == 0 {
                 return Err(UriError::new(UriErrorKind::EmptyPath, at));
             }
-            out.push(MsrpUri::parse(part).map_err(|e| e.shifted(at))?);
-            at += part.len() + 1;
+            out.push(MsrpUri::parse(&rest[..end]).map_err(|e| e.shifted(at))?);
+            if end == rest.len() {
+                return Ok(out);
+            }
+            at += end + 1;
         }
-        Ok(out)
     }
 
     pub fn into_owned(self) -> MsrpUri<'static> {
@@ -423,6 +468,34 @@ impl MsrpUri<'static> {
         }
         Ok(uri.into_owned())
     }
+}
+
+/// End of the `reg-name` (with `%HH` escapes) that starts at `i`.
+fn scan_reg_name(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() {
+        let c = b[i];
+        if HOST_CHAR[usize::from(c)] {
+            i += 1;
+        } else if c == b'%' && pct_at(b, i).is_some() {
+            i += 3;
+        } else {
+            break;
+        }
+    }
+    i
+}
+
+/// End of the `"[" IPv6address "]"` at `i` (RFC 3986 `IP-literal`,
+/// IPvFuture not accepted).
+fn ipv6_end(s: &str, i: usize) -> Result<usize, UriError> {
+    let b = s.as_bytes();
+    let Some(close) = b[i..].iter().position(|&c| c == b']') else {
+        return Err(UriError::new(UriErrorKind::BadIpv6, i));
+    };
+    if s[i + 1..i + close].parse::<core::net::Ipv6Addr>().is_err() {
+        return Err(UriError::new(UriErrorKind::BadIpv6, i));
+    }
+    Ok(i + close + 1)
 }
 
 fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
@@ -549,7 +622,8 @@ mod tests {
         assert_eq!(e("msrp://a:1/s;tcp;"), UriError::new(BadParam, 17));
         assert_eq!(e("msrp://a:1/s;tcp;a="), UriError::new(BadParam, 19));
         assert_eq!(e("msrp://a:1/s;tcp;a=b=c"), UriError::new(BadParam, 20));
-        assert_eq!(e("msrp://u\"@a:1/s;tcp"), UriError::new(BadUserinfo, 8));
+        assert_eq!(e("msrp://u\"@a:1/s;tcp"), UriError::new(BadHost, 8));
+        assert_eq!(e("msrp://u%zz@a:1/s;tcp"), UriError::new(BadUserinfo, 8));
         assert_eq!(e("msrp://a@b@c;tcp"), UriError::new(BadHost, 10));
         assert_eq!(e("msrp://"), UriError::new(EmptyHost, 7));
         assert_eq!(e(""), UriError::new(BadScheme, 0));
