@@ -20,7 +20,7 @@
 //! and a longer id that merely starts with `tid` fails at the flag check.
 //! (RFC 4975 §7.1 makes the sender pick a tid that does not occur in the
 //! body, so the first match is the real one.) The search jumps from LF to LF
-//! with a block-wise byte search (see [`super::find_byte_fast`]).
+//! with a word-at-a-time byte search.
 //!
 //! ## Why it stays linear
 //!
@@ -36,9 +36,9 @@
 //! Contract (as in ureq-proto): `Ok(None)` = need more bytes;
 //! `Ok(Some(frame))` = a complete message occupies `buf[..frame.len]`;
 //! `Err(_)` = the stream is malformed or over a cap, and the connection
-//! should be closed (for [`FrameErrorKind::BodyTooLarge`] the caller may
-//! answer 413 first, using the transaction id in [`FrameError`]'s offset
-//! context, RFC 4975 §10.5).
+//! should be closed. After [`FrameErrorKind::BodyTooLarge`] the headers are
+//! complete: [`Framer::header_frame`] gives them to the parser so the caller
+//! can answer 413 (RFC 4975 §10.5) before closing.
 
 use std::fmt;
 use std::ops::Range;
@@ -208,6 +208,27 @@ impl Framer {
     /// Forgets any partial progress (next call starts at `buf[0]`).
     pub fn reset(&mut self) {
         *self = Framer::default();
+    }
+
+    /// While the body is being read, or after
+    /// [`FrameErrorKind::BodyTooLarge`]: the start line and headers of the
+    /// message as a frame without body (`len` = end of the headers), for
+    /// [`super::Message::parse_frame`] on the same buffer.
+    pub fn header_frame(&self) -> Option<Frame> {
+        match self.phase {
+            Phase::Body {
+                tid_end,
+                header_end,
+                ..
+            } => Some(Frame {
+                len: header_end,
+                tid: START.len()..tid_end,
+                header: 0..header_end,
+                body: None,
+                flag: Flag::End,
+            }),
+            _ => None,
+        }
     }
 
     /// Looks for one complete message at the start of `buf`.
@@ -418,13 +439,24 @@ enum EndLine {
 fn match_end_line(buf: &[u8], at: usize, tid: &[u8]) -> EndLine {
     let rest = buf.get(at..).unwrap_or(&[]);
     let need = DASHES.len() + tid.len() + 3;
+    let flag_at = DASHES.len() + tid.len();
+    // Fast path: the whole candidate is there; compare slices.
+    if let Some(cand) = rest.get(..need) {
+        if cand[..DASHES.len()] == *DASHES
+            && cand[DASHES.len()..flag_at] == *tid
+            && cand[flag_at + 1..] == *b"\r\n"
+        {
+            if let Some(flag) = Flag::from_byte(cand[flag_at]) {
+                return EndLine::Yes(flag, need);
+            }
+        }
+    }
     let fixed = DASHES.iter().chain(tid.iter());
     for (i, (&got, &want)) in rest.iter().zip(fixed).enumerate() {
         if got != want {
             return EndLine::No(at + i);
         }
     }
-    let flag_at = DASHES.len() + tid.len();
     let Some(&f) = rest.get(flag_at) else {
         return EndLine::Partial;
     };
@@ -822,6 +854,12 @@ From-Path: msrp://b.example:2/t;tcp\r\nMessage-ID: m1\r\nContent-Type: text/plai
         }
         let (n, e) = err.expect("body cap error");
         assert_eq!(e.kind, FrameErrorKind::BodyTooLarge);
+        // The headers are there to answer 413 with.
+        let hf = fr.header_frame().unwrap();
+        let m = crate::proto::msrp::Message::parse_frame(&s, &hf).unwrap();
+        let r = crate::proto::msrp::Message::response_for(&m, 413, None).unwrap();
+        assert_eq!(r.tid, "abcd");
+        assert_eq!(Framer::new().header_frame(), None);
         // Eleven body bytes without a CR: no body of at most 10 can end.
         assert_eq!(n, head.len() + 11);
     }
