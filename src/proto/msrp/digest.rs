@@ -209,8 +209,9 @@ impl<'a> DigestChallenge<'a> {
         }
     }
 
-    /// Parses a `WWW-Authenticate` value. `Err` holds the offset of the
-    /// problem (realm and nonce are required, RFC 2617 §3.2.1).
+    /// RFC 4976 §7 `WWW-Authenticate` value (`"Digest" SP digest-param
+    /// *("," SP digest-param)`). `Err` holds the offset of the problem
+    /// (realm and nonce are required, RFC 2617 §3.2.1).
     pub fn parse(s: &'a str) -> Result<Self, usize> {
         let (rest, base) = strip_digest(s)?;
         let (mut realm, mut nonce, mut qop, mut opaque, mut algorithm) =
@@ -318,8 +319,9 @@ impl<'a> DigestCredentials<'a> {
         }
     }
 
-    /// Parses an `Authorization` value. `Err` = offset of the problem
-    /// (username, realm, nonce and response are required).
+    /// RFC 4976 §7 `credentials` (`"Digest" SP digest-response *(","
+    /// SP digest-response)`). `Err` = offset of the problem (username,
+    /// realm, nonce and response are required).
     pub fn parse(s: &'a str) -> Result<Self, usize> {
         let (rest, base) = strip_digest(s)?;
         let mut f: [Option<Cow<'a, str>>; 9] = Default::default();
@@ -405,7 +407,8 @@ impl<'a> DigestCredentials<'a> {
 }
 
 impl<'a> AuthenticationInfo<'a> {
-    /// Parses an `Authentication-Info` value (no scheme). `Err` = offset.
+    /// RFC 4976 §7 `Authentication-Info` value (`ainfo *("," ainfo)`, no
+    /// scheme). `Err` = offset.
     pub fn parse(s: &'a str) -> Result<Self, usize> {
         let mut info = AuthenticationInfo::default();
         for p in parse_params(s)? {

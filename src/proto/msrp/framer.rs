@@ -231,7 +231,8 @@ impl Framer {
         }
     }
 
-    /// Looks for one complete message at the start of `buf`.
+    /// Looks for one complete message (RFC 4975 §9 `msrp-req-or-resp`,
+    /// delimited by its `end-line`) at the start of `buf`.
     pub fn frame(&mut self, buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameError> {
         if buf.len() < self.seen {
             self.reset();

@@ -209,6 +209,7 @@ pub enum SuccessReport {
 }
 
 impl SuccessReport {
+    /// RFC 4975 §9 `Success-Report` value (`"yes" / "no"`, any case).
     pub fn parse(s: &str) -> Option<Self> {
         if s.eq_ignore_ascii_case("yes") {
             Some(SuccessReport::Yes)
@@ -236,6 +237,7 @@ pub enum FailureReport {
 }
 
 impl FailureReport {
+    /// RFC 4975 §9 `Failure-Report` value (`"yes" / "no" / "partial"`).
     pub fn parse(s: &str) -> Option<Self> {
         if s.eq_ignore_ascii_case("yes") {
             Some(FailureReport::Yes)
@@ -276,8 +278,8 @@ impl<'a> Status<'a> {
         }
     }
 
-    /// Parses the value (already checked to be `utf8text`). `None` when
-    /// the namespace or code is not three digits.
+    /// RFC 4975 §9 `Status` value, already checked to be `utf8text`.
+    /// `None` when the namespace or code is not three digits.
     pub fn parse(s: &'a str) -> Option<Status<'a>> {
         let b = s.as_bytes();
         if b.len() < 7 || b[3] != b' ' || (b.len() > 7 && b[7] != b' ') {

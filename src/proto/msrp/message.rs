@@ -48,7 +48,8 @@ pub enum Method<'a> {
 }
 
 impl<'a> Method<'a> {
-    /// Methods are case-sensitive upper-case (`%x53.45.4e.44` etc.).
+    /// RFC 4975 §9 `method = mSEND / mREPORT / other-method` (+ RFC 4976
+    /// `mAUTH`); case-sensitive upper-case (`%x53.45.4e.44` etc.).
     pub fn parse(s: &'a str) -> Option<Method<'a>> {
         match s {
             "SEND" => Some(Method::Send),
@@ -274,8 +275,8 @@ pub const fn reason_phrase(code: u16) -> Option<&'static str> {
 }
 
 impl<'a> Message<'a> {
-    /// Parses exactly one complete message (end-line included, nothing
-    /// after it). For streams, use [`super::Framer`] and
+    /// RFC 4975 §9 `msrp-req-or-resp`: parses exactly one complete message
+    /// (end-line included, nothing after it). For streams, use [`super::Framer`] and
     /// [`Message::parse_frame`].
     pub fn parse(buf: &'a [u8]) -> Result<Message<'a>, MsrpError> {
         let f = match frame(buf, &FrameLimits::UNLIMITED) {
@@ -289,8 +290,9 @@ impl<'a> Message<'a> {
         Message::parse_frame(buf, &f)
     }
 
-    /// Parses the message the framer found in `buf` (offsets in errors are
-    /// into `buf`). The frame must come from the framer run on this `buf`;
+    /// RFC 4975 §9 `req-start` / `resp-start` and `headers` (+ RFC 4976 §7
+    /// headers) of the message the framer found in `buf` (offsets in errors
+    /// are into `buf`). The frame must come from the framer run on this `buf`;
     /// any other frame yields an error, never a panic.
     pub fn parse_frame(buf: &'a [u8], frame: &Frame) -> Result<Message<'a>, MsrpError> {
         let base = frame.header.start;
