@@ -3,15 +3,5 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use msrpgw::proto::imdn;
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(n) = imdn::parse(data) {
-        let bytes = n.to_bytes();
-        let again = imdn::parse(&bytes).expect("encoded IMDN parses");
-        assert_eq!(again, n);
-    }
-    if let Ok(s) = std::str::from_utf8(data) {
-        let _ = imdn::DispositionRequest::parse(s);
-    }
-});
+fuzz_target!(|data: &[u8]| msrpgw::proto::properties::imdn(data));

@@ -22,6 +22,8 @@ pub mod cpim;
 pub mod imdn;
 pub mod lex;
 pub mod msrp;
+#[doc(hidden)]
+pub mod properties;
 pub mod sdp;
 pub mod sip;
 

@@ -6,13 +6,16 @@
 
 use std::path::Path;
 
+use msrpgw::proto::properties;
+
 use crate::corpus;
 
 /// xorshift64*: small, deterministic, good enough to pick mutation sites.
-struct Rng(u64);
+/// The one random source of the test suite.
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -21,7 +24,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
@@ -142,4 +145,104 @@ fn mutants_are_deterministic_and_varied() {
         "only {} distinct mutants",
         distinct.len()
     );
+}
+
+/// The values inside the corpus, as seeds for the parsers of single
+/// values (URIs, name-addrs): each header value (after `Name:`), each
+/// SDP attribute value, each `<...>` and each space-separated word.
+fn corpus_fields() -> Vec<Vec<u8>> {
+    let mut set = std::collections::BTreeSet::new();
+    for (_, bytes) in corpus_files() {
+        let text = String::from_utf8_lossy(&bytes);
+        for line in text.lines() {
+            let value = line.split_once(':').map_or(line, |(_, v)| v).trim();
+            set.insert(value.to_owned());
+            if let Some((_, v)) = line.split_once('=') {
+                set.insert(v.trim().to_owned());
+            }
+            for word in line.split_whitespace() {
+                set.insert(word.to_owned());
+            }
+            for piece in line.split('<').skip(1) {
+                if let Some((inner, _)) = piece.split_once('>') {
+                    set.insert(inner.to_owned());
+                }
+            }
+        }
+    }
+    set.extend(EXTRA_FIELDS.iter().map(|s| (*s).to_owned()));
+    set.into_iter().map(String::into_bytes).collect()
+}
+
+/// Hand-picked values that stress the address grammars beyond the corpus.
+const EXTRA_FIELDS: &[&str] = &[
+    "\"J Rosenberg \\\\\\\"\"  <sip:jdrosen@example.com>;tag=98asjd8",
+    "Alice <sips:alice:pw@[2001:db8::1]:5061;transport=tls;lr?subject=a%20b&x=>;tag=1;q=0.5",
+    "sip:+1-212-555-1212@gw.example.com;user=phone;expires=60",
+    "<tel:+1-201-555-0123;ext=1>, <im:a@b>;x=\"y,z\", caller<sip:c@d>",
+    "msrps://u@[::1]:2855/x/y;tcp;k=v",
+    "msrps://relay.example;tcp",
+];
+
+/// Runs `target` on every corpus field and `per_seed` mutants of each.
+pub fn run_fields(target: &dyn Fn(&[u8]), per_seed: usize) -> usize {
+    let seeds = corpus_fields();
+    assert!(seeds.len() > 1000, "only {} corpus fields", seeds.len());
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut total = 0;
+    for (i, seed) in seeds.iter().enumerate() {
+        let other = &seeds[(i * 7 + 3) % seeds.len()];
+        target(seed);
+        for m in mutants(seed, other, &mut rng, per_seed) {
+            target(&m);
+            total += 1;
+        }
+    }
+    total
+}
+
+/// Mutants per corpus file. Every file goes to every parser, so each test
+/// below runs about 170 × this many inputs.
+const PER_FILE: usize = 2000;
+
+macro_rules! mutation_tests {
+    ($($name:ident => $property:path,)*) => {$(
+        #[test]
+        fn $name() {
+            let n = run(&$property, PER_FILE);
+            assert!(n >= 150 * PER_FILE, "only {n} mutants");
+        }
+    )*};
+}
+
+/// Mutants per corpus field (there are a few thousand fields).
+const PER_FIELD: usize = 40;
+
+macro_rules! field_mutation_tests {
+    ($($name:ident => $property:path,)*) => {$(
+        #[test]
+        fn $name() {
+            let n = run_fields(&$property, PER_FIELD);
+            assert!(n >= 1000 * PER_FIELD, "only {n} mutants");
+        }
+    )*};
+}
+
+field_mutation_tests! {
+    mutation_fields_sip_uri => properties::sip_uri,
+    mutation_fields_sip_name_addr => properties::sip_name_addr,
+    mutation_fields_msrp_uri => properties::msrp_uri,
+    mutation_fields_imdn_disposition => properties::imdn,
+}
+
+mutation_tests! {
+    mutation_sip_uri => properties::sip_uri,
+    mutation_sip_name_addr => properties::sip_name_addr,
+    mutation_sdp => properties::sdp,
+    mutation_cpim => properties::cpim,
+    mutation_imdn => properties::imdn,
+    mutation_msrp_framer => properties::msrp_framer,
+    mutation_msrp_message => properties::msrp_message,
+    mutation_msrp_uri => properties::msrp_uri,
+    mutation_msrp_reassembly => properties::msrp_reassembly,
 }
