@@ -1,0 +1,758 @@
+//! SIP requests and responses: parse, build, encode (RFC 3261 §7, §8.2.6,
+//! §18.3; RFC 3428 MESSAGE).
+//!
+//! Owns: the start line (`Request-Line`, `Status-Line`, RFC 3261 §7.1,
+//! §7.2), splitting the header block into [`Headers`] in one pass,
+//! delimiting the body by Content-Length (datagram rules of RFC 3261
+//! §18.3), the builders msrpgw uses to create messages, and the encoder.
+//!
+//! Must not: frame streams (that is `framer`), interpret header values
+//! beyond Content-Length (typed views are lazy, in `typed`), decide how to
+//! answer a bad request (that is `validate`).
+//!
+//! Parsing is zero-copy: method, URI text, reason phrase, header values and
+//! body borrow from the input; only a folded header value is copied (to
+//! unfold it). What a parse costs: one pass over the header block that
+//! classifies each name without allocating and validates UTF-8 per value,
+//! plus the Request-URI parse.
+//!
+//! Encoding writes the full header name for compact forms (`v` → `Via`),
+//! unknown names as written, one header per line (never folded), CRLF line
+//! ends, and always exactly one `Content-Length` equal to the body length
+//! (at the position of the first Content-Length in the list, else last).
+//! Structural equality (`==`) ignores Content-Length headers and value
+//! offsets, so `parse(encode(m)) == m` for every parsed message, and for
+//! every built one whose text fields are valid on the wire.
+//!
+//! Strictness: the Request-Line must be exactly `Method SP Request-URI SP
+//! SIP-Version` (RFC 4475 §3.1.2.9 `lwsstart` and §3.1.2.10 `trws` are
+//! rejected with 400, which RFC 4475 allows); line ends must be CRLF.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::error::{SipError, SipErrorKind};
+use super::header::{Header, HeaderName, Headers, clean_value};
+use super::scan::{Step, find_eol, next_header};
+use super::typed::parse_name_addr;
+use super::uri::Uri;
+use crate::proto::lex::{is_token, is_token_str, parse_decimal, trim_lws, unfold};
+
+/// Request method (RFC 3261 §7.1; MESSAGE from RFC 3428). Methods are
+/// case-sensitive: `invite` is an extension method, not INVITE.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method<'a> {
+    Invite,
+    Ack,
+    Bye,
+    Cancel,
+    Options,
+    Register,
+    Message,
+    Info,
+    Prack,
+    Update,
+    Subscribe,
+    Notify,
+    Refer,
+    Publish,
+    /// Any other token (RFC 3261 `extension-method`), as written.
+    Other(Cow<'a, str>),
+}
+
+impl<'a> Method<'a> {
+    pub fn parse(s: &'a str) -> Method<'a> {
+        match s {
+            "INVITE" => Method::Invite,
+            "ACK" => Method::Ack,
+            "BYE" => Method::Bye,
+            "CANCEL" => Method::Cancel,
+            "OPTIONS" => Method::Options,
+            "REGISTER" => Method::Register,
+            "MESSAGE" => Method::Message,
+            "INFO" => Method::Info,
+            "PRACK" => Method::Prack,
+            "UPDATE" => Method::Update,
+            "SUBSCRIBE" => Method::Subscribe,
+            "NOTIFY" => Method::Notify,
+            "REFER" => Method::Refer,
+            "PUBLISH" => Method::Publish,
+            _ => Method::Other(Cow::Borrowed(s)),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Invite => "INVITE",
+            Method::Ack => "ACK",
+            Method::Bye => "BYE",
+            Method::Cancel => "CANCEL",
+            Method::Options => "OPTIONS",
+            Method::Register => "REGISTER",
+            Method::Message => "MESSAGE",
+            Method::Info => "INFO",
+            Method::Prack => "PRACK",
+            Method::Update => "UPDATE",
+            Method::Subscribe => "SUBSCRIBE",
+            Method::Notify => "NOTIFY",
+            Method::Refer => "REFER",
+            Method::Publish => "PUBLISH",
+            Method::Other(s) => s,
+        }
+    }
+
+    /// One of the standard methods above (an `Other` method is one no SIP
+    /// element of ours implements: an endpoint answers it 501).
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Method::Other(_))
+    }
+
+    pub fn into_owned(self) -> Method<'static> {
+        match self {
+            Method::Other(s) => Method::Other(Cow::Owned(s.into_owned())),
+            Method::Invite => Method::Invite,
+            Method::Ack => Method::Ack,
+            Method::Bye => Method::Bye,
+            Method::Cancel => Method::Cancel,
+            Method::Options => Method::Options,
+            Method::Register => Method::Register,
+            Method::Message => Method::Message,
+            Method::Info => Method::Info,
+            Method::Prack => Method::Prack,
+            Method::Update => Method::Update,
+            Method::Subscribe => Method::Subscribe,
+            Method::Notify => Method::Notify,
+            Method::Refer => Method::Refer,
+            Method::Publish => Method::Publish,
+        }
+    }
+}
+
+impl fmt::Display for Method<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT` (RFC 3261 §7.1). Parsed
+/// for any numbers so that `validate` can answer 505 to other versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Version {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl Version {
+    pub const SIP_2_0: Version = Version { major: 2, minor: 0 };
+
+    /// RFC 3261 §7.1 `SIP-Version`; "SIP" is case-insensitive (RFC 5234
+    /// literal). Numbers beyond four digits are refused.
+    pub fn parse(b: &[u8]) -> Option<Version> {
+        let rest = match b {
+            [s, i, p, b'/', rest @ ..] if [*s, *i, *p].eq_ignore_ascii_case(b"SIP") => rest,
+            _ => return None,
+        };
+        let dot = rest.iter().position(|&c| c == b'.')?;
+        let num = |d: &[u8]| -> Option<u16> {
+            if d.is_empty() || d.len() > 4 || !d.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            Some(d.iter().fold(0u16, |n, &c| n * 10 + u16::from(c - b'0')))
+        };
+        Some(Version {
+            major: num(&rest[..dot])?,
+            minor: num(&rest[dot + 1..])?,
+        })
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SIP/{}.{}", self.major, self.minor)
+    }
+}
+
+/// A SIP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipRequest<'a> {
+    pub method: Method<'a>,
+    pub uri: Uri<'a>,
+    pub version: Version,
+    pub headers: Headers<'a>,
+    pub body: Cow<'a, [u8]>,
+}
+
+/// A SIP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipResponse<'a> {
+    pub version: Version,
+    /// 100..=699 when parsed.
+    pub status: u16,
+    /// As written: may be empty (RFC 4475 `noreason`) or UTF-8
+    /// (`unreason`); escapes are not decoded.
+    pub reason: Cow<'a, str>,
+    pub headers: Headers<'a>,
+    pub body: Cow<'a, [u8]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SipMessage<'a> {
+    Request(SipRequest<'a>),
+    Response(SipResponse<'a>),
+}
+
+/// Parses one UDP datagram (RFC 3261 §18.3): Content-Length may be absent
+/// (the body is the rest of the datagram); when present and smaller,
+/// trailing octets are ignored (RFC 4475 §3.1.1.8 `dblreq`); when larger,
+/// [`SipErrorKind::ContentLengthExceedsBody`] (400, RFC 4475 §3.1.2.2
+/// `clerr`). Leading CRLFs are skipped (RFC 3261 §7.5).
+pub fn parse_datagram(bytes: &[u8]) -> Result<SipMessage<'_>, SipError> {
+    parse(bytes, BodyRule::ContentLength)
+}
+
+/// True when `bytes` (after CRLFs) starts like a Status-Line. A response
+/// that fails to parse or validate is discarded, never answered (RFC 3261
+/// §18.1.2; RFC 4475 `bigcode`, `scalarlg`).
+pub fn is_response_start(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while bytes.get(i..i + 2) == Some(b"\r\n") {
+        i += 2;
+    }
+    bytes
+        .get(i..i + 4)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BodyRule {
+    ContentLength,
+    Rest,
+}
+
+fn parse(bytes: &[u8], rule: BodyRule) -> Result<SipMessage<'_>, SipError> {
+    let mut pos = 0;
+    while bytes.get(pos..pos + 2) == Some(b"\r\n") {
+        pos += 2;
+    }
+    if pos == bytes.len() {
+        return Err(SipError::new(SipErrorKind::Empty, pos));
+    }
+    let Some(eol) = find_eol(bytes, pos) else {
+        return Err(SipError::new(SipErrorKind::Unterminated, bytes.len()));
+    };
+    match (bytes[eol], bytes.get(eol + 1)) {
+        (b'\r', Some(b'\n')) => {}
+        (b'\r', None) => return Err(SipError::new(SipErrorKind::Unterminated, eol)),
+        _ => return Err(SipError::new(SipErrorKind::BadLineEnding, eol)),
+    }
+    let response = is_response_start(&bytes[pos..]);
+    let start = if response {
+        Start::Status(parse_status_line(bytes, pos, eol)?)
+    } else {
+        Start::Request(parse_request_line(bytes, pos, eol)?)
+    };
+
+    let mut headers = Headers::with_capacity((bytes.len() / 32).clamp(8, 48));
+    let mut pos = eol + 2;
+    let mut content_length: Option<(usize, usize)> = None;
+    let mut cl_count = 0u32;
+    let body_start = loop {
+        match next_header(bytes, pos)? {
+            Step::End(b) => break b,
+            Step::Header(h) => {
+                // Token bytes are ASCII, so this cannot fail; stay total anyway.
+                let name = std::str::from_utf8(&bytes[h.name_start..h.name_end])
+                    .map_err(|_| SipError::new(SipErrorKind::BadHeaderName, h.name_start))?;
+                let name = HeaderName::parse(name);
+                let raw = &bytes[h.value_start..h.value_end];
+                let text = std::str::from_utf8(raw).map_err(|e| {
+                    SipError::new(SipErrorKind::NotUtf8, h.value_start + e.valid_up_to())
+                })?;
+                let value = if h.folded {
+                    match unfold(text) {
+                        Cow::Borrowed(t) => Cow::Borrowed(trim_lws(t)),
+                        Cow::Owned(t) => Cow::Owned(trim_lws(&t).to_owned()),
+                    }
+                } else {
+                    Cow::Borrowed(text.trim_end_matches([' ', '\t']))
+                };
+                if name == HeaderName::ContentLength {
+                    cl_count += 1;
+                    if cl_count == 1 {
+                        content_length = Some(content_length_value(&value, h.value_start)?);
+                    }
+                }
+                headers.push_raw(Header {
+                    name,
+                    value,
+                    offset: h.value_start,
+                });
+                pos = h.next;
+            }
+        }
+    };
+
+    let rest = &bytes[body_start..];
+    let body = match (rule, content_length) {
+        (BodyRule::Rest, _) | (BodyRule::ContentLength, None) => rest,
+        (BodyRule::ContentLength, Some((n, at))) => {
+            if cl_count > 1 {
+                return Err(SipError::new(SipErrorKind::MultipleContentLength, at));
+            }
+            rest.get(..n)
+                .ok_or(SipError::new(SipErrorKind::ContentLengthExceedsBody, at))?
+        }
+    };
+    let body = Cow::Borrowed(body);
+    Ok(match start {
+        Start::Request((method, uri, version)) => SipMessage::Request(SipRequest {
+            method,
+            uri,
+            version,
+            headers,
+            body,
+        }),
+        Start::Status((version, status, reason)) => SipMessage::Response(SipResponse {
+            version,
+            status,
+            reason,
+            headers,
+            body,
+        }),
+    })
+}
+
+enum Start<'a> {
+    Request((Method<'a>, Uri<'a>, Version)),
+    Status((Version, u16, Cow<'a, str>)),
+}
+
+/// RFC 3261 §20.14 `1*DIGIT`; a number too large for any datagram is
+/// reported as exceeding the body.
+fn content_length_value(v: &str, at: usize) -> Result<(usize, usize), SipError> {
+    if v.is_empty() || !v.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(SipError::new(SipErrorKind::BadContentLength, at));
+    }
+    match parse_decimal(v, u64::from(u32::MAX)).and_then(|n| usize::try_from(n).ok()) {
+        Some(n) => Ok((n, at)),
+        None => Err(SipError::new(SipErrorKind::ContentLengthExceedsBody, at)),
+    }
+}
+
+/// RFC 3261 §7.1 `Request-Line = Method SP Request-URI SP SIP-Version
+/// CRLF`, exactly one SP between elements.
+fn parse_request_line(
+    b: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(Method<'_>, Uri<'_>, Version), SipError> {
+    let line = &b[start..end];
+    let bad = |at| SipError::new(SipErrorKind::BadRequestLine, at);
+    let sp1 = line.iter().position(|&c| c == b' ').ok_or(bad(end))?;
+    if sp1 == 0 {
+        return Err(bad(start));
+    }
+    if let Some(i) = line[..sp1].iter().position(|&c| !is_token(c)) {
+        return Err(SipError::new(SipErrorKind::BadMethod, start + i));
+    }
+    let method = std::str::from_utf8(&line[..sp1])
+        .map_err(|_| SipError::new(SipErrorKind::BadMethod, start))?;
+    let uri_start = sp1 + 1;
+    let sp2 = line[uri_start..]
+        .iter()
+        .position(|&c| c == b' ')
+        .map(|p| uri_start + p)
+        .ok_or(bad(end))?;
+    if sp2 == uri_start {
+        return Err(bad(start + uri_start));
+    }
+    let uri_text = std::str::from_utf8(&line[uri_start..sp2]).map_err(|e| {
+        SipError::new(SipErrorKind::NotUtf8, start + uri_start + e.valid_up_to())
+    })?;
+    let uri = Uri::parse(uri_text)
+        .map_err(|e| SipError::new(SipErrorKind::BadRequestUri, start + uri_start + e.offset))?;
+    let version = Version::parse(&line[sp2 + 1..]).ok_or(bad(start + sp2 + 1))?;
+    Ok((Method::parse(method), uri, version))
+}
+
+/// RFC 3261 §7.2 `Status-Line = SIP-Version SP Status-Code SP
+/// Reason-Phrase CRLF`, `Status-Code = 3DIGIT` (we require 100..=699).
+/// A missing SP before an empty reason phrase is tolerated.
+fn parse_status_line(
+    b: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<(Version, u16, Cow<'_, str>), SipError> {
+    let line = &b[start..end];
+    let bad = |at| SipError::new(SipErrorKind::BadStatusLine, at);
+    let sp1 = line.iter().position(|&c| c == b' ').ok_or(bad(end))?;
+    let version = Version::parse(&line[..sp1]).ok_or(bad(start))?;
+    let code_at = sp1 + 1;
+    let status = match line.get(code_at..code_at + 3) {
+        Some(d) if d.iter().all(u8::is_ascii_digit) => {
+            u16::from(d[0] - b'0') * 100 + u16::from(d[1] - b'0') * 10 + u16::from(d[2] - b'0')
+        }
+        _ => return Err(SipError::new(SipErrorKind::BadStatusCode, start + code_at)),
+    };
+    if !(100..=699).contains(&status) {
+        return Err(SipError::new(SipErrorKind::BadStatusCode, start + code_at));
+    }
+    let after = code_at + 3;
+    let reason = match line.get(after) {
+        None => "",
+        Some(b' ') => std::str::from_utf8(&line[after + 1..]).map_err(|e| {
+            SipError::new(SipErrorKind::NotUtf8, start + after + 1 + e.valid_up_to())
+        })?,
+        Some(_) => return Err(SipError::new(SipErrorKind::BadStatusCode, start + code_at)),
+    };
+    Ok((version, status, Cow::Borrowed(reason)))
+}
+
+impl<'a> SipMessage<'a> {
+    /// Parses a complete message: a UDP datagram, or the bytes of one
+    /// [`super::framer::frame`] (which have exactly Content-Length body
+    /// octets, so the datagram rules give the same result).
+    pub fn parse(bytes: &'a [u8]) -> Result<SipMessage<'a>, SipError> {
+        parse(bytes, BodyRule::ContentLength)
+    }
+
+    /// Parses the start line and headers only; the body is whatever follows
+    /// the empty line, Content-Length notwithstanding. For answering a
+    /// message whose body framing failed (RFC 4475 `clerr` over UDP: 400
+    /// needs the Via, From, To, Call-ID and CSeq).
+    pub fn parse_head(bytes: &'a [u8]) -> Result<SipMessage<'a>, SipError> {
+        parse(bytes, BodyRule::Rest)
+    }
+
+    pub fn headers(&self) -> &Headers<'a> {
+        match self {
+            SipMessage::Request(r) => &r.headers,
+            SipMessage::Response(r) => &r.headers,
+        }
+    }
+
+    pub fn headers_mut(&mut self) -> &mut Headers<'a> {
+        match self {
+            SipMessage::Request(r) => &mut r.headers,
+            SipMessage::Response(r) => &mut r.headers,
+        }
+    }
+
+    pub fn body(&self) -> &[u8] {
+        match self {
+            SipMessage::Request(r) => &r.body,
+            SipMessage::Response(r) => &r.body,
+        }
+    }
+
+    pub fn version(&self) -> Version {
+        match self {
+            SipMessage::Request(r) => r.version,
+            SipMessage::Response(r) => r.version,
+        }
+    }
+
+    pub fn as_request(&self) -> Option<&SipRequest<'a>> {
+        match self {
+            SipMessage::Request(r) => Some(r),
+            SipMessage::Response(_) => None,
+        }
+    }
+
+    pub fn as_response(&self) -> Option<&SipResponse<'a>> {
+        match self {
+            SipMessage::Response(r) => Some(r),
+            SipMessage::Request(_) => None,
+        }
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            SipMessage::Request(r) => r.encode(out),
+            SipMessage::Response(r) => r.encode(out),
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    pub fn into_owned(self) -> SipMessage<'static> {
+        match self {
+            SipMessage::Request(r) => SipMessage::Request(r.into_owned()),
+            SipMessage::Response(r) => SipMessage::Response(r.into_owned()),
+        }
+    }
+}
+
+impl<'a> SipRequest<'a> {
+    /// An empty `SIP/2.0` request: add headers with [`Self::push_header`],
+    /// a body with [`Self::set_body`].
+    pub fn new(method: Method<'a>, uri: Uri<'a>) -> SipRequest<'a> {
+        SipRequest {
+            method,
+            uri,
+            version: Version::SIP_2_0,
+            headers: Headers::with_capacity(12),
+            body: Cow::Borrowed(&[]),
+        }
+    }
+
+    /// Appends a header (value made single-line, see [`Headers::push`]).
+    pub fn push_header(
+        &mut self,
+        name: HeaderName<'a>,
+        value: impl Into<Cow<'a, str>>,
+    ) -> &mut Self {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// Sets the body with its Content-Type, and Content-Length to match.
+    pub fn set_body(
+        &mut self,
+        content_type: impl Into<Cow<'a, str>>,
+        body: impl Into<Cow<'a, [u8]>>,
+    ) -> &mut Self {
+        set_body(&mut self.headers, &mut self.body, content_type.into(), body.into());
+        self
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(256 + self.body.len());
+        write_token(out, self.method.as_str());
+        out.push(b' ');
+        write_uri(out, &self.uri);
+        out.push(b' ');
+        write_version(out, self.version);
+        out.extend_from_slice(b"\r\n");
+        encode_rest(&self.headers, &self.body, out);
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    pub fn into_owned(self) -> SipRequest<'static> {
+        SipRequest {
+            method: self.method.into_owned(),
+            uri: self.uri.into_owned(),
+            version: self.version,
+            headers: self.headers.into_owned(),
+            body: Cow::Owned(self.body.into_owned()),
+        }
+    }
+}
+
+impl<'a> SipResponse<'a> {
+    /// An empty `SIP/2.0` response. A status outside 100..=699 is encoded
+    /// as 500 (the encoder never writes an invalid Status-Line).
+    pub fn new(status: u16, reason: impl Into<Cow<'a, str>>) -> SipResponse<'a> {
+        SipResponse {
+            version: Version::SIP_2_0,
+            status,
+            reason: reason.into(),
+            headers: Headers::with_capacity(10),
+            body: Cow::Borrowed(&[]),
+        }
+    }
+
+    /// A response to `req` per RFC 3261 §8.2.6.2: every Via (in order),
+    /// From, To, Call-ID and CSeq copied, plus Timestamp for a 100
+    /// (§8.2.6.1). Add the To tag with [`Self::set_to_tag`] (required for
+    /// a final response when the request's To had none).
+    pub fn for_request(
+        req: &SipRequest<'a>,
+        status: u16,
+        reason: impl Into<Cow<'a, str>>,
+    ) -> SipResponse<'a> {
+        let mut resp = SipResponse::new(status, reason);
+        for h in &req.headers {
+            let copy = matches!(
+                h.name,
+                HeaderName::Via
+                    | HeaderName::From
+                    | HeaderName::To
+                    | HeaderName::CallId
+                    | HeaderName::CSeq
+            ) || (status == 100 && h.name == HeaderName::Timestamp);
+            if copy {
+                resp.headers.push_raw(Header {
+                    name: h.name.clone(),
+                    value: h.value.clone(),
+                    offset: 0,
+                });
+            }
+        }
+        resp
+    }
+
+    /// Adds `;tag=<tag>` to the To header unless it already has a tag (or
+    /// there is no To, or `tag` is not a token). Returns whether it did.
+    pub fn set_to_tag(&mut self, tag: &str) -> bool {
+        if !is_token_str(tag) {
+            return false;
+        }
+        let Some(i) = self
+            .headers
+            .iter()
+            .position(|h| h.name == HeaderName::To)
+        else {
+            return false;
+        };
+        let current = &self.headers.as_slice()[i].value;
+        if parse_name_addr(current).is_ok_and(|a| a.tag().is_some()) {
+            return false;
+        }
+        let value = format!("{current};tag={tag}");
+        self.headers.set(HeaderName::To, value);
+        true
+    }
+
+    pub fn push_header(
+        &mut self,
+        name: HeaderName<'a>,
+        value: impl Into<Cow<'a, str>>,
+    ) -> &mut Self {
+        self.headers.push(name, value);
+        self
+    }
+
+    /// Sets the body with its Content-Type, and Content-Length to match.
+    pub fn set_body(
+        &mut self,
+        content_type: impl Into<Cow<'a, str>>,
+        body: impl Into<Cow<'a, [u8]>>,
+    ) -> &mut Self {
+        set_body(&mut self.headers, &mut self.body, content_type.into(), body.into());
+        self
+    }
+
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.reserve(256 + self.body.len());
+        write_version(out, self.version);
+        out.push(b' ');
+        let status = if (100..=699).contains(&self.status) {
+            self.status
+        } else {
+            500
+        };
+        push_decimal(out, u64::from(status));
+        out.push(b' ');
+        // Reason-Phrase allows anything but CR and LF; keep it otherwise
+        // as is (trailing spaces included) so the round trip is exact.
+        for c in self.reason.bytes() {
+            out.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
+        }
+        out.extend_from_slice(b"\r\n");
+        encode_rest(&self.headers, &self.body, out);
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    pub fn into_owned(self) -> SipResponse<'static> {
+        SipResponse {
+            version: self.version,
+            status: self.status,
+            reason: Cow::Owned(self.reason.into_owned()),
+            headers: self.headers.into_owned(),
+            body: Cow::Owned(self.body.into_owned()),
+        }
+    }
+}
+
+fn set_body<'a>(
+    headers: &mut Headers<'a>,
+    body: &mut Cow<'a, [u8]>,
+    content_type: Cow<'a, str>,
+    new_body: Cow<'a, [u8]>,
+) {
+    headers.set(HeaderName::ContentType, content_type);
+    headers.set(HeaderName::ContentLength, new_body.len().to_string());
+    *body = new_body;
+}
+
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn write_version(out: &mut Vec<u8>, v: Version) {
+    out.extend_from_slice(b"SIP/");
+    push_decimal(out, u64::from(v.major));
+    out.push(b'.');
+    push_decimal(out, u64::from(v.minor));
+}
+
+/// A method or header name that must be a token: non-token bytes become
+/// `-` (only reachable by building one from invalid text).
+fn write_token(out: &mut Vec<u8>, s: &str) {
+    if s.is_empty() {
+        out.push(b'-');
+        return;
+    }
+    out.extend(s.bytes().map(|c| if is_token(c) { c } else { b'-' }));
+}
+
+/// The Request-URI can never contain whitespace or control characters on
+/// the wire; escape any a built URI carries.
+fn write_uri(out: &mut Vec<u8>, uri: &Uri<'_>) {
+    let text = uri.to_string();
+    for c in text.bytes() {
+        if c <= b' ' || c == 0x7f {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.extend_from_slice(&[b'%', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+fn encode_rest(headers: &Headers<'_>, body: &[u8], out: &mut Vec<u8>) {
+    let mut wrote_length = false;
+    for h in headers {
+        if h.name == HeaderName::ContentLength {
+            if !wrote_length {
+                write_content_length(out, body.len());
+                wrote_length = true;
+            }
+            continue;
+        }
+        if !h.name.is_valid() {
+            // An invalid name cannot be written; built headers only.
+            continue;
+        }
+        out.extend_from_slice(h.name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(clean_value(Cow::Borrowed(&*h.value)).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !wrote_length {
+        write_content_length(out, body.len());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+}
+
+fn write_content_length(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(b"Content-Length: ");
+    push_decimal(out, n as u64);
+    out.extend_from_slice(b"\r\n");
+}
