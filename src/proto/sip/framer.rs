@@ -258,7 +258,10 @@ fn parse_length(v: &[u8], max: usize) -> Result<usize, FrameErrorKind> {
     }
     let mut n: usize = 0;
     for &d in digits {
-        n = match n.checked_mul(10).and_then(|n| n.checked_add(usize::from(d - b'0'))) {
+        n = match n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(usize::from(d - b'0')))
+        {
             Some(n) if n <= max => n,
             _ => return Err(FrameErrorKind::BodyTooLarge),
         };
@@ -367,8 +370,14 @@ Content-Length: 5\r\n\r\nhello";
         assert_eq!(frame(b"\r", &LIM), Ok(None));
         assert_eq!(frame(b"\r\n", &LIM), Ok(None));
         assert_eq!(frame(b"\r\n\r", &LIM), Ok(None));
-        assert_eq!(frame(b"\r\nI", &LIM).unwrap().unwrap().kind, FrameKind::Pong);
-        assert_eq!(frame(b"\r\n\rx", &LIM).unwrap().unwrap().kind, FrameKind::Pong);
+        assert_eq!(
+            frame(b"\r\nI", &LIM).unwrap().unwrap().kind,
+            FrameKind::Pong
+        );
+        assert_eq!(
+            frame(b"\r\n\rx", &LIM).unwrap().unwrap().kind,
+            FrameKind::Pong
+        );
         let f = frame(b"\r\n\r\n\r\n", &LIM).unwrap().unwrap();
         assert_eq!((f.consumed, f.kind), (4, FrameKind::Ping));
         assert!(f.is_keep_alive());
@@ -398,7 +407,10 @@ Content-Length: 5\r\n\r\nhello";
         let multi = e(b"INVITE sip:a SIP/2.0\r\nl: 1\r\nContent-Length: 1\r\n\r\nx");
         assert_eq!(multi.kind, FrameErrorKind::MultipleContentLength);
         let big = e(b"INVITE sip:a SIP/2.0\r\nl: 4097\r\n\r\n");
-        assert_eq!((big.kind, big.status_code()), (FrameErrorKind::BodyTooLarge, 413));
+        assert_eq!(
+            (big.kind, big.status_code()),
+            (FrameErrorKind::BodyTooLarge, 413)
+        );
         let huge = e(b"INVITE sip:a SIP/2.0\r\nl: 99999999999999999999999999\r\n\r\n");
         assert_eq!(huge.kind, FrameErrorKind::BodyTooLarge);
         // Names that merely start like Content-Length are other headers.
@@ -433,7 +445,10 @@ Content-Length: 5\r\n\r\nhello";
                 assert_eq!(r, Ok(None), "{n}");
             } else {
                 let e = r.unwrap_err();
-                assert_eq!((e.kind, e.status_code()), (FrameErrorKind::HeaderTooLarge, 513));
+                assert_eq!(
+                    (e.kind, e.status_code()),
+                    (FrameErrorKind::HeaderTooLarge, 513)
+                );
             }
         }
         // Garbage without any line end stops at the cap, too.

@@ -249,10 +249,12 @@ impl Header<'_> {
     }
 }
 
-/// Makes a value safe to put on one header line: CR, LF and NUL become SP
-/// and surrounding whitespace is trimmed. Borrows when nothing changes.
+/// Makes a value safe to put on one header line: CR and LF become SP and
+/// surrounding whitespace is trimmed. Other control characters stay (a
+/// quoted-pair may escape NUL, RFC 4475 `intmeth`). Borrows when nothing
+/// changes.
 pub(crate) fn clean_value<'a>(v: Cow<'a, str>) -> Cow<'a, str> {
-    let bad = |c: char| matches!(c, '\r' | '\n' | '\0');
+    let bad = |c: char| matches!(c, '\r' | '\n');
     if !v.contains(bad) {
         let t = trim_lws(&v);
         if t.len() == v.len() {
@@ -291,7 +293,7 @@ impl<'a> Headers<'a> {
         self.list.push(h);
     }
 
-    /// Appends a header. The value is made single-line (CR/LF/NUL → SP,
+    /// Appends a header. The value is made single-line (CR/LF → SP,
     /// trimmed) so the message always encodes validly.
     pub fn push(&mut self, name: HeaderName<'a>, value: impl Into<Cow<'a, str>>) {
         self.list.push(Header {
@@ -464,12 +466,18 @@ mod tests {
         assert_ne!(other, HeaderName::Contact);
         assert_eq!(other, HeaderName::parse("c%6fNTACT"));
         assert_eq!(HeaderName::parse("z"), HeaderName::Other("Z".into()));
-        assert_eq!(HeaderName::parse("p-asserted-identity").as_str(), "P-Asserted-Identity");
+        assert_eq!(
+            HeaderName::parse("p-asserted-identity").as_str(),
+            "P-Asserted-Identity"
+        );
         assert_eq!(
             HeaderName::parse("Unknown-LongLongLongLongLongLong").as_str(),
             "Unknown-LongLongLongLongLongLong"
         );
-        assert_eq!(HeaderName::WwwAuthenticate.into_owned(), HeaderName::WwwAuthenticate);
+        assert_eq!(
+            HeaderName::WwwAuthenticate.into_owned(),
+            HeaderName::WwwAuthenticate
+        );
         assert!(!HeaderName::Other("a b".into()).is_valid());
     }
 

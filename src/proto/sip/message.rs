@@ -366,9 +366,8 @@ fn parse_request_line(
     if sp2 == uri_start {
         return Err(bad(start + uri_start));
     }
-    let uri_text = std::str::from_utf8(&line[uri_start..sp2]).map_err(|e| {
-        SipError::new(SipErrorKind::NotUtf8, start + uri_start + e.valid_up_to())
-    })?;
+    let uri_text = std::str::from_utf8(&line[uri_start..sp2])
+        .map_err(|e| SipError::new(SipErrorKind::NotUtf8, start + uri_start + e.valid_up_to()))?;
     let uri = Uri::parse(uri_text)
         .map_err(|e| SipError::new(SipErrorKind::BadRequestUri, start + uri_start + e.offset))?;
     let version = Version::parse(&line[sp2 + 1..]).ok_or(bad(start + sp2 + 1))?;
@@ -516,7 +515,12 @@ impl<'a> SipRequest<'a> {
         content_type: impl Into<Cow<'a, str>>,
         body: impl Into<Cow<'a, [u8]>>,
     ) -> &mut Self {
-        set_body(&mut self.headers, &mut self.body, content_type.into(), body.into());
+        set_body(
+            &mut self.headers,
+            &mut self.body,
+            content_type.into(),
+            body.into(),
+        );
         self
     }
 
@@ -597,11 +601,7 @@ impl<'a> SipResponse<'a> {
         if !is_token_str(tag) {
             return false;
         }
-        let Some(i) = self
-            .headers
-            .iter()
-            .position(|h| h.name == HeaderName::To)
-        else {
+        let Some(i) = self.headers.iter().position(|h| h.name == HeaderName::To) else {
             return false;
         };
         let current = &self.headers.as_slice()[i].value;
@@ -628,7 +628,12 @@ impl<'a> SipResponse<'a> {
         content_type: impl Into<Cow<'a, str>>,
         body: impl Into<Cow<'a, [u8]>>,
     ) -> &mut Self {
-        set_body(&mut self.headers, &mut self.body, content_type.into(), body.into());
+        set_body(
+            &mut self.headers,
+            &mut self.body,
+            content_type.into(),
+            body.into(),
+        );
         self
     }
 
@@ -755,4 +760,339 @@ fn write_content_length(out: &mut Vec<u8>, n: usize) {
     out.extend_from_slice(b"Content-Length: ");
     push_decimal(out, n as u64);
     out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::sip::framer::{FrameLimits, frame};
+
+    const F1: &[u8] = b"MESSAGE sip:user2@domain.com SIP/2.0\r\n\
+Via: SIP/2.0/TCP user1pc.domain.com;branch=z9hG4bK776sgdkse\r\n\
+Max-Forwards: 70\r\n\
+From: sip:user1@domain.com;tag=49583\r\n\
+To: sip:user2@domain.com\r\n\
+Call-ID: asd88asd77a@1.2.3.4\r\n\
+CSeq: 1 MESSAGE\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 18\r\n\
+\r\n\
+Watson, come here.";
+
+    fn req(b: &[u8]) -> SipRequest<'_> {
+        match parse_datagram(b).unwrap() {
+            SipMessage::Request(r) => r,
+            SipMessage::Response(_) => panic!("not a request"),
+        }
+    }
+
+    fn resp(b: &[u8]) -> SipResponse<'_> {
+        match parse_datagram(b).unwrap() {
+            SipMessage::Response(r) => r,
+            SipMessage::Request(_) => panic!("not a response"),
+        }
+    }
+
+    fn err(b: &[u8]) -> (SipErrorKind, usize) {
+        let e = parse_datagram(b).unwrap_err();
+        (e.kind, e.offset)
+    }
+
+    #[test]
+    fn request_known_answer() {
+        let r = req(F1);
+        assert_eq!(r.method, Method::Message);
+        assert_eq!(r.uri.host, "domain.com");
+        assert_eq!(r.uri.user.as_deref(), Some("user2"));
+        assert_eq!(r.version, Version::SIP_2_0);
+        assert_eq!(r.headers.len(), 8);
+        assert_eq!(
+            r.headers.get(&HeaderName::CallId),
+            Some("asd88asd77a@1.2.3.4")
+        );
+        assert_eq!(r.headers.call_id().unwrap(), "asd88asd77a@1.2.3.4");
+        assert_eq!(r.headers.first(&HeaderName::CallId).unwrap().offset, 190);
+        assert_eq!(r.headers.cseq().unwrap().seq, 1);
+        assert_eq!(r.headers.content_length().unwrap(), Some(18));
+        assert_eq!(&*r.body, b"Watson, come here.");
+        assert!(matches!(r.headers.get(&HeaderName::Via), Some(v) if v.ends_with("gdkse")));
+        // Zero-copy: values and body point into the input.
+        assert!(matches!(r.headers.as_slice()[0].value, Cow::Borrowed(_)));
+        assert!(matches!(r.body, Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn response_known_answers() {
+        let r = resp(b"SIP/2.0 180 Ringing\r\nl: 0\r\n\r\n");
+        assert_eq!((r.status, &*r.reason), (180, "Ringing"));
+        let r = resp(b"SIP/2.0 100 \r\n\r\n");
+        assert_eq!((r.status, &*r.reason), (100, ""));
+        let r = resp(b"SIP/2.0 100\r\n\r\n");
+        assert_eq!((r.status, &*r.reason), (100, ""));
+        let r = resp("SIP/2.0 200 = 2**3 * 5**2 но\r\n\r\n".as_bytes());
+        assert_eq!(&*r.reason, "= 2**3 * 5**2 но");
+        let r = resp(b"sip/2.0 699 x  \r\n\r\n");
+        assert_eq!((r.status, &*r.reason), (699, "x  "));
+        assert_eq!(r.version, Version::SIP_2_0);
+    }
+
+    #[test]
+    fn start_line_errors() {
+        use SipErrorKind::*;
+        assert_eq!(err(b""), (Empty, 0));
+        assert_eq!(err(b"\r\n\r\n"), (Empty, 4));
+        assert_eq!(err(b"INVITE sip:a@b SIP/2.0"), (Unterminated, 22));
+        assert_eq!(err(b"INVITE sip:a@b SIP/2.0\n\r\n"), (BadLineEnding, 22));
+        assert_eq!(err(b"INVITE sip:a@b SIP/2.0\r"), (Unterminated, 22));
+        assert_eq!(err(b"INVITE sip:a@b\r\n\r\n"), (BadRequestLine, 14));
+        assert_eq!(err(b"INVITE  sip:a@b SIP/2.0\r\n\r\n"), (BadRequestLine, 7));
+        assert_eq!(
+            err(b"INVITE sip:a@b SIP/2.0 \r\n\r\n"),
+            (BadRequestLine, 15)
+        );
+        assert_eq!(
+            err(b"INVITE sip:a@b HTTP/1.1\r\n\r\n"),
+            (BadRequestLine, 15)
+        );
+        assert_eq!(err(b" INVITE sip:a@b SIP/2.0\r\n\r\n"), (BadRequestLine, 0));
+        assert_eq!(err(b"IN(VITE sip:a@b SIP/2.0\r\n\r\n"), (BadMethod, 2));
+        assert_eq!(err(b"INVITE <sip:a@b> SIP/2.0\r\n\r\n"), (BadRequestUri, 7));
+        assert_eq!(err(b"SIP/2.0 4294967301 x\r\n\r\n"), (BadStatusCode, 8));
+        assert_eq!(err(b"SIP/2.0 099 x\r\n\r\n"), (BadStatusCode, 8));
+        assert_eq!(err(b"SIP/2.0 700 x\r\n\r\n"), (BadStatusCode, 8));
+        assert_eq!(err(b"SIP/2.0 20 x\r\n\r\n"), (BadStatusCode, 8));
+        assert_eq!(err(b"SIP/2.0\r\n\r\n"), (BadStatusLine, 7));
+        assert_eq!(err(b"SIP/2 200 OK\r\n\r\n"), (BadStatusLine, 0));
+        assert_eq!(err(b"SIP/2.0 200 \xffOK\r\n\r\n"), (NotUtf8, 12));
+        assert_eq!(
+            Version::parse(b"SIP/7.0"),
+            Some(Version { major: 7, minor: 0 })
+        );
+        assert_eq!(Version::parse(b"SIP/12345.0"), None);
+        assert_eq!(Version::parse(b"SIP/2."), None);
+    }
+
+    #[test]
+    fn header_errors_and_body_rules() {
+        use SipErrorKind::*;
+        let h = |s: &str| {
+            let mut m = b"OPTIONS sip:a@b SIP/2.0\r\n".to_vec();
+            m.extend_from_slice(s.as_bytes());
+            m
+        };
+        assert_eq!(err(&h("X: a\nY: b\r\n\r\n")), (BadLineEnding, 29));
+        assert_eq!(err(&h("X a\r\n\r\n")), (MissingColon, 27));
+        assert_eq!(err(&h("X: a\r\n")), (Unterminated, 31));
+        assert_eq!(
+            err(&h("l: 5\r\nl: 5\r\n\r\nhello")),
+            (MultipleContentLength, 28)
+        );
+        assert_eq!(err(&h("l: -1\r\n\r\n")), (BadContentLength, 28));
+        assert_eq!(err(&h("l: 1 2\r\n\r\n12")), (BadContentLength, 28));
+        assert_eq!(err(&h("l: 6\r\n\r\nhello")), (ContentLengthExceedsBody, 28));
+        assert_eq!(
+            err(&h("l: 99999999999999999999\r\n\r\n")),
+            (ContentLengthExceedsBody, 28)
+        );
+        let mut bad_utf8 = h("Subject: caf");
+        bad_utf8.extend_from_slice(b"\xe9\r\n\r\n");
+        assert_eq!(err(&bad_utf8), (NotUtf8, 37));
+
+        // Absent: the rest. Smaller: trailing octets ignored.
+        assert_eq!(&*req(&h("\r\nabc")).body, b"abc");
+        assert_eq!(&*req(&h("l: 1\r\n\r\nabc")).body, b"a");
+        // parse_head ignores Content-Length entirely.
+        let two = h("l: 9\r\nl: 7\r\n\r\nabc");
+        let m = SipMessage::parse_head(&two).unwrap();
+        assert_eq!(m.body(), b"abc");
+        // Leading CRLFs are skipped (RFC 3261 §7.5).
+        let mut lead = b"\r\n\r\n".to_vec();
+        lead.extend_from_slice(F1);
+        assert_eq!(parse_datagram(&lead).unwrap(), parse_datagram(F1).unwrap());
+        assert!(is_response_start(b"\r\nSIP/2.0 200 OK"));
+        assert!(!is_response_start(b"SIP"));
+    }
+
+    #[test]
+    fn folding_and_names() {
+        let r = req(
+            b"OPTIONS sip:a@b SIP/2.0\r\nTO :\r\n sip:x@y ;  tag = 1\r\n\
+NewFangledHeader:   newfangled value\r\n continued newfangled value\r\ns :\r\n\
+v: SIP/2.0/UDP h\r\nUnknownHeaderWithUnusualValue: ;;,,;;,;\r\n\r\n",
+        );
+        let names: Vec<_> = r.headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "To",
+                "NewFangledHeader",
+                "Subject",
+                "Via",
+                "UnknownHeaderWithUnusualValue"
+            ]
+        );
+        let values: Vec<_> = r.headers.iter().map(|h| &*h.value).collect();
+        assert_eq!(
+            values,
+            [
+                "sip:x@y ;  tag = 1",
+                "newfangled value continued newfangled value",
+                "",
+                "SIP/2.0/UDP h",
+                ";;,,;;,;"
+            ]
+        );
+        assert_eq!(r.headers.to_addr().unwrap().tag(), Some("1"));
+    }
+
+    #[test]
+    fn encode_canonical_form() {
+        let m = parse_datagram(
+            b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n  ;branch=z9hG4bK1\r\nl: 99\r\n\
+X-Thing: 1\r\ni: c@h\r\n\r\n",
+        );
+        // Content-Length 99 with no body is an error for a datagram...
+        assert!(m.is_err());
+        // ...but parse_head keeps the headers, and the encoder fixes it.
+        let m = SipMessage::parse_head(
+            b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n  ;branch=z9hG4bK1\r\nl: 99\r\n\
+X-Thing: 1\r\ni: c@h\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            m.to_bytes(),
+            b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h ;branch=z9hG4bK1\r\n\
+Content-Length: 0\r\nX-Thing: 1\r\nCall-ID: c@h\r\n\r\n"
+        );
+        assert_eq!(parse_datagram(&m.to_bytes()).unwrap(), m);
+    }
+
+    #[test]
+    fn build_request_and_response() {
+        let uri = Uri::parse("sip:bob@biloxi.example.com").unwrap();
+        let mut r = SipRequest::new(Method::Message, uri);
+        r.push_header(
+            HeaderName::Via,
+            "SIP/2.0/TCP gw.example.net;branch=z9hG4bKa1",
+        )
+        .push_header(HeaderName::MaxForwards, "70")
+        .push_header(HeaderName::From, "<sip:alice@atlanta.example.com>;tag=f1")
+        .push_header(HeaderName::To, "<sip:bob@biloxi.example.com>")
+        .push_header(HeaderName::CallId, "c1@gw")
+        .push_header(HeaderName::CSeq, "1 MESSAGE")
+        .push_header(HeaderName::from("X-Injected"), "a\r\nVia: evil")
+        .push_header(HeaderName::Other("bad name".into()), "dropped")
+        .set_body("text/plain", &b"hi"[..]);
+        let bytes = r.to_bytes();
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            "MESSAGE sip:bob@biloxi.example.com SIP/2.0\r\n\
+Via: SIP/2.0/TCP gw.example.net;branch=z9hG4bKa1\r\n\
+Max-Forwards: 70\r\n\
+From: <sip:alice@atlanta.example.com>;tag=f1\r\n\
+To: <sip:bob@biloxi.example.com>\r\n\
+Call-ID: c1@gw\r\n\
+CSeq: 1 MESSAGE\r\n\
+X-Injected: a  Via: evil\r\n\
+Content-Type: text/plain\r\n\
+Content-Length: 2\r\n\
+\r\n\
+hi"
+        );
+        let back = req(&bytes);
+        assert_eq!(back.headers.count(&HeaderName::Via), 1);
+        assert_eq!(back.headers.content_length().unwrap(), Some(2));
+        // Equal apart from the header with an unwritable name.
+        let mut expect = r.clone();
+        expect.headers.remove(&HeaderName::Other("bad name".into()));
+        assert_eq!(back, expect);
+
+        // The body can be replaced; Content-Length follows.
+        r.set_body("text/html", b"<p>hello</p>".to_vec());
+        assert_eq!(r.headers.count(&HeaderName::ContentType), 1);
+        assert_eq!(r.headers.get(&HeaderName::ContentLength), Some("12"));
+        r.body = Cow::Borrowed(b"x");
+        assert_eq!(req(&r.to_bytes()).body.len(), 1);
+
+        let mut ok = SipResponse::for_request(&back, 200, "OK");
+        let names: Vec<_> = ok.headers.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(names, ["Via", "From", "To", "Call-ID", "CSeq"]);
+        assert!(ok.set_to_tag("t9"));
+        assert!(!ok.set_to_tag("t10"));
+        assert!(!ok.set_to_tag("bad tag"));
+        assert_eq!(ok.headers.to_addr().unwrap().tag(), Some("t9"));
+        assert_eq!(
+            String::from_utf8(ok.to_bytes()).unwrap(),
+            "SIP/2.0 200 OK\r\n\
+Via: SIP/2.0/TCP gw.example.net;branch=z9hG4bKa1\r\n\
+From: <sip:alice@atlanta.example.com>;tag=f1\r\n\
+To: <sip:bob@biloxi.example.com>;tag=t9\r\n\
+Call-ID: c1@gw\r\n\
+CSeq: 1 MESSAGE\r\n\
+Content-Length: 0\r\n\r\n"
+        );
+        assert_eq!(resp(&ok.to_bytes()), ok);
+
+        let mut weird = SipResponse::new(42, "a\r\nb");
+        weird.version = Version { major: 2, minor: 0 };
+        assert_eq!(
+            weird.to_bytes(),
+            b"SIP/2.0 500 a  b\r\nContent-Length: 0\r\n\r\n"
+        );
+        let owned: SipMessage<'static> = SipMessage::Response(ok.clone()).into_owned();
+        assert_eq!(owned, SipMessage::Response(ok));
+    }
+
+    /// Every truncation and many single-byte corruptions of real messages:
+    /// no panic, and whatever parses round-trips through the encoder.
+    #[test]
+    fn hostile_variants_never_panic_and_round_trip() {
+        const SUBST: &[u8] = &[
+            0, b'\r', b'\n', b' ', b'\t', b':', b';', b',', b'"', b'<', b'>', b'\\', 0xff, 0xc3,
+            b'9', b'%', b'/', b'@', b'=',
+        ];
+        let folded =
+            b"SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP p;branch=z9hG4bK1;\r\n  received=1.2.3.4\r\n\
+From: \"A \\\"q\\\"\" <sip:a@b>;;tag=1\r\nTo: sip:c@d;tag=2\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\n\
+Contact: <sip:c@h>, *\r\nl: 3\r\n\r\nabc";
+        let limits = FrameLimits::default();
+        for sample in [F1, &folded[..]] {
+            let mut variants: Vec<Vec<u8>> =
+                (0..=sample.len()).map(|n| sample[..n].to_vec()).collect();
+            for i in 0..sample.len() {
+                for &c in SUBST {
+                    let mut v = sample.to_vec();
+                    v[i] = c;
+                    variants.push(v);
+                }
+            }
+            for v in &variants {
+                let _ = frame(v, &limits);
+                let _ = SipMessage::parse_head(v);
+                if let Ok(m) = parse_datagram(v) {
+                    let h = m.headers();
+                    let _ = (
+                        h.vias().count(),
+                        h.from_addr(),
+                        h.to_addr(),
+                        h.cseq(),
+                        h.contact(),
+                    );
+                    let _ = (
+                        h.call_id(),
+                        h.max_forwards(),
+                        h.content_type(),
+                        h.retry_after(),
+                    );
+                    let enc = m.to_bytes();
+                    let back = parse_datagram(&enc).unwrap_or_else(|e| {
+                        panic!("{e} re-parsing {:?}", String::from_utf8_lossy(&enc))
+                    });
+                    assert_eq!(back, m, "{:?}", String::from_utf8_lossy(v));
+                    let framed = frame(&enc, &limits).unwrap().unwrap();
+                    assert_eq!(framed.consumed, enc.len());
+                }
+            }
+        }
+    }
 }

@@ -25,8 +25,8 @@ use super::error::{SipError, SipErrorKind};
 use super::header::{HeaderName, Headers};
 use super::message::Method;
 use crate::proto::lex::{
-    Param, find_param, is_token, is_token_str, is_wsp, parse_decimal, split_quoted,
-    split_unquoted, trim_lws,
+    Param, find_param, is_token, is_token_str, is_wsp, parse_decimal, split_quoted, split_unquoted,
+    trim_lws,
 };
 
 /// Via transport (RFC 3261 §20.42 `transport`; WS/WSS from RFC 7118).
@@ -162,7 +162,8 @@ impl<'a> Via<'a> {
             }
             i += 1;
         } else {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'.' | b'_'))
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'.' | b'_'))
             {
                 i += 1;
             }
@@ -250,7 +251,8 @@ impl<'a> Via<'a> {
     /// used for transaction matching. Otherwise fall back to RFC 2543
     /// matching (RFC 4475 §3.2.1 `badbranch`, §3.4.1 `inv2543`).
     pub fn has_rfc3261_branch(&self) -> bool {
-        self.branch().is_some_and(|b| b.len() > 7 && b.starts_with("z9hG4bK"))
+        self.branch()
+            .is_some_and(|b| b.len() > 7 && b.starts_with("z9hG4bK"))
     }
 
     pub fn into_owned(self) -> Via<'static> {
@@ -267,7 +269,11 @@ impl<'a> Via<'a> {
 
 impl fmt::Display for Via<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}/{} {}", self.protocol, self.version, self.transport, self.host)?;
+        write!(
+            f,
+            "{}/{}/{} {}",
+            self.protocol, self.version, self.transport, self.host
+        )?;
         if let Some(p) = self.port {
             write!(f, ":{p}")?;
         }
@@ -356,7 +362,9 @@ fn parse_params_tolerant<'a>(
 /// True when `s` has a `;` followed (after LWS) by another `;` or the end,
 /// outside quotes and `<>`.
 fn has_empty_param(s: &str) -> bool {
-    split_unquoted(s, b';').skip(1).any(|(_, p)| trim_lws(p).is_empty())
+    split_unquoted(s, b';')
+        .skip(1)
+        .any(|(_, p)| trim_lws(p).is_empty())
 }
 
 /// name-addr / addr-spec with header params (RFC 3261 §25.1 `from-spec`,
@@ -662,8 +670,11 @@ impl<'a> Headers<'a> {
 
     /// To (RFC 3261 §20.39; compact `t`).
     pub fn to_addr(&self) -> Result<NameAddr<'_>, SipError> {
-        let (v, off) =
-            self.single(&HeaderName::To, SipErrorKind::MissingTo, SipErrorKind::MultipleTo)?;
+        let (v, off) = self.single(
+            &HeaderName::To,
+            SipErrorKind::MissingTo,
+            SipErrorKind::MultipleTo,
+        )?;
         parse_name_addr(v).map_err(|at| err(SipErrorKind::BadTo, off + at))
     }
 
@@ -695,7 +706,8 @@ impl<'a> Headers<'a> {
     /// Max-Forwards (RFC 3261 §20.22): 0..=255, leading zeros allowed
     /// (RFC 4475 `wsinv`: `0068`). `None` when absent (RFC 2543 peers).
     pub fn max_forwards(&self) -> Result<Option<u8>, SipError> {
-        let Some((v, off)) = self.optional(&HeaderName::MaxForwards, SipErrorKind::MultipleMaxForwards)?
+        let Some((v, off)) =
+            self.optional(&HeaderName::MaxForwards, SipErrorKind::MultipleMaxForwards)?
         else {
             return Ok(None);
         };
@@ -716,7 +728,10 @@ impl<'a> Headers<'a> {
     /// Content-Length as written (RFC 3261 §20.14; compact `l`). The
     /// parser already checked it against the body.
     pub fn content_length(&self) -> Result<Option<u32>, SipError> {
-        match self.optional(&HeaderName::ContentLength, SipErrorKind::MultipleContentLength)? {
+        match self.optional(
+            &HeaderName::ContentLength,
+            SipErrorKind::MultipleContentLength,
+        )? {
             None => Ok(None),
             Some((v, off)) => parse_decimal(v, u64::from(u32::MAX))
                 .and_then(|n| u32::try_from(n).ok())
@@ -773,7 +788,9 @@ impl<'a> Headers<'a> {
         }
         match star {
             None => Ok(Contact::List(list)),
-            Some(_) if list.is_empty() && self.count(&HeaderName::Contact) == 1 => Ok(Contact::Star),
+            Some(_) if list.is_empty() && self.count(&HeaderName::Contact) == 1 => {
+                Ok(Contact::Star)
+            }
             Some(off) => Err(err(SipErrorKind::BadContact, off)),
         }
     }
@@ -891,20 +908,28 @@ mod tests {
         assert_eq!(v.maddr(), Some("224.2.0.1"));
         assert_eq!(v.ttl(), Some(16));
         assert_eq!(v.param("X"), Some(None));
-        assert_eq!(v.to_string(), "SIP/2.0/UDP [2001:db8::1]:5070;rport;received=2001:db8::9;maddr=224.2.0.1;ttl=16;x");
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP [2001:db8::1]:5070;rport;received=2001:db8::9;maddr=224.2.0.1;ttl=16;x"
+        );
 
         let v = Via::parse("SIP/2.0/UNKNOWN t4.example.com;rport=5061;branch=z9hG4bKa").unwrap();
         assert_eq!(v.transport, Transport::Other("UNKNOWN".into()));
         assert_eq!(v.rport(), Some(Some(5061)));
 
         // Tolerated: empty parameters (RFC 3428 F3).
-        let v = Via::parse("SIP/2.0/TCP user1pc.domain.com;;branch=z9hG4bK776sgdkse; received=1.2.3.4").unwrap();
+        let v =
+            Via::parse("SIP/2.0/TCP user1pc.domain.com;;branch=z9hG4bK776sgdkse; received=1.2.3.4")
+                .unwrap();
         assert_eq!(v.branch(), Some("z9hG4bK776sgdkse"));
         assert_eq!(v.received(), Some("1.2.3.4"));
         assert_eq!(v.params.len(), 2);
 
         let built = Via::new(Transport::Tls, "gw.example.net", Some(5061), "z9hG4bKx");
-        assert_eq!(built.to_string(), "SIP/2.0/TLS gw.example.net:5061;branch=z9hG4bKx");
+        assert_eq!(
+            built.to_string(),
+            "SIP/2.0/TLS gw.example.net:5061;branch=z9hG4bKx"
+        );
         assert_eq!(Via::parse(&built.to_string()).unwrap(), built);
     }
 
@@ -939,9 +964,15 @@ mod tests {
         let e = CSeq::parse("36893488147419103232 REGISTER").unwrap_err();
         assert_eq!((e.kind, e.offset), (SipErrorKind::CSeqTooLarge, 0));
         assert_eq!(CSeq::parse("1").unwrap_err().kind, SipErrorKind::BadCSeq);
-        assert_eq!(CSeq::parse("1INVITE").unwrap_err().kind, SipErrorKind::BadCSeq);
+        assert_eq!(
+            CSeq::parse("1INVITE").unwrap_err().kind,
+            SipErrorKind::BadCSeq
+        );
         assert_eq!(CSeq::parse("1 INVITE x").unwrap_err().offset, 8);
-        assert_eq!(CSeq::parse("-1 INVITE").unwrap_err().kind, SipErrorKind::BadCSeq);
+        assert_eq!(
+            CSeq::parse("-1 INVITE").unwrap_err().kind,
+            SipErrorKind::BadCSeq
+        );
     }
 
     #[test]
@@ -963,7 +994,10 @@ mod tests {
         assert!(RetryAfter::parse("5 ((((").is_err());
 
         let w = Warning::parse("399 gw.example.net \"no SDP\"").unwrap();
-        assert_eq!((w.code, w.agent, w.text), (399, "gw.example.net", "\"no SDP\""));
+        assert_eq!(
+            (w.code, w.agent, w.text),
+            (399, "gw.example.net", "\"no SDP\"")
+        );
         assert!(Warning::parse("1812 overture \"In Progress\"").is_err());
         assert!(Warning::parse("399 agent").is_err());
         assert!(Warning::parse("39").is_err());

@@ -133,7 +133,10 @@ pub fn validate_request<'a>(
     let content_type = h.content_type()?;
     h.content_length()?;
     if !req.body.is_empty() && content_type.is_none() {
-        return Err(Rejection::status(400, "missing Content-Type for non-empty body"));
+        return Err(Rejection::status(
+            400,
+            "missing Content-Type for non-empty body",
+        ));
     }
     if !req.uri.headers.is_empty() {
         return Err(Rejection::status(400, "headers not allowed in Request-URI"));
@@ -213,16 +216,25 @@ fn check_single_values<'a>(h: &super::header::Headers<'_>) -> Result<(), Rejecti
         (HeaderName::CSeq, SipErrorKind::MultipleCSeq),
         (HeaderName::MaxForwards, SipErrorKind::MultipleMaxForwards),
         (HeaderName::ContentType, SipErrorKind::MultipleContentType),
-        (HeaderName::ContentLength, SipErrorKind::MultipleContentLength),
+        (
+            HeaderName::ContentLength,
+            SipErrorKind::MultipleContentLength,
+        ),
         (HeaderName::Expires, SipErrorKind::MultipleExpires),
         (HeaderName::Date, SipErrorKind::MultipleSingleValue),
         (HeaderName::MinExpires, SipErrorKind::MultipleSingleValue),
         (HeaderName::RetryAfter, SipErrorKind::MultipleSingleValue),
         (HeaderName::Timestamp, SipErrorKind::MultipleSingleValue),
-        (HeaderName::ContentDisposition, SipErrorKind::MultipleSingleValue),
+        (
+            HeaderName::ContentDisposition,
+            SipErrorKind::MultipleSingleValue,
+        ),
         (HeaderName::MimeVersion, SipErrorKind::MultipleSingleValue),
         (HeaderName::Priority, SipErrorKind::MultipleSingleValue),
-        (HeaderName::SessionExpires, SipErrorKind::MultipleSingleValue),
+        (
+            HeaderName::SessionExpires,
+            SipErrorKind::MultipleSingleValue,
+        ),
     ];
     let mut seen = [false; CHECKED.len()];
     for hdr in h {
