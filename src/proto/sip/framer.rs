@@ -18,9 +18,9 @@
 
 use std::fmt;
 
-use super::scan::find_lf;
+use super::scan::LfIter;
 use crate::proto::ParseError;
-use crate::proto::lex::{is_token, is_wsp};
+use crate::proto::lex::is_wsp;
 
 /// Caps a connection's owner sets for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,45 +161,48 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
 
     let limit = buf.len().min(limits.max_header_bytes);
     let head = &buf[..limit];
-    let mut pos = 0;
-    let mut first_line = true;
+    // One pass over the LFs of the header block. At each CRLF, look at the
+    // line that starts after it: an empty line ends the block, a line
+    // starting with whitespace continues the previous header, a line
+    // starting with c/C/l/L may be Content-Length.
     let mut in_cl = false;
     let mut cl_count = 0usize;
     let mut cl_range = (0, 0);
-    let head_len = loop {
-        // Next CRLF at or after `pos` within the capped window.
-        let mut from = pos;
-        let cr = loop {
-            match find_lf(head, from) {
-                Some(lf) if lf > pos && head[lf - 1] == b'\r' => break Some(lf - 1),
-                Some(lf) => from = lf + 1,
-                None => break None,
-            }
+    let mut head_len = None;
+    for lf in LfIter::new(head) {
+        if lf == 0 || head[lf - 1] != b'\r' {
+            continue; // a bare LF is not a line end
+        }
+        if in_cl {
+            cl_range.1 = lf - 1;
+        }
+        let line = lf + 1;
+        let Some(&first) = head.get(line) else {
+            break;
         };
-        let Some(cr) = cr else {
-            return if buf.len() >= limits.max_header_bytes {
-                Err(FrameError::new(FrameErrorKind::HeaderTooLarge, limit))
-            } else {
-                Ok(None)
-            };
-        };
-        let line = &head[pos..cr];
-        if first_line {
-            first_line = false;
-        } else if line.is_empty() {
-            break cr + 2;
-        } else if is_wsp(line[0]) {
-            if in_cl {
-                cl_range.1 = cr;
+        if first == b'\r' {
+            if head.get(line + 1) == Some(&b'\n') {
+                head_len = Some(line + 2);
+                break;
             }
-        } else if let Some(vstart) = content_length_value(line) {
+        } else if is_wsp(first) {
+            continue;
+        } else if (first | 0x20 == b'c' || first | 0x20 == b'l')
+            && let Some(v) = content_length_value(&head[line..])
+        {
             in_cl = true;
             cl_count += 1;
-            cl_range = (pos + vstart, cr);
-        } else {
-            in_cl = false;
+            cl_range = (line + v, line + v);
+            continue;
         }
-        pos = cr + 2;
+        in_cl = false;
+    }
+    let Some(head_len) = head_len else {
+        return if buf.len() >= limits.max_header_bytes {
+            Err(FrameError::new(FrameErrorKind::HeaderTooLarge, limit))
+        } else {
+            Ok(None)
+        };
     };
 
     if cl_count == 0 {
@@ -214,8 +217,9 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
             cl_range.0,
         ));
     }
-    let body_len = parse_length(&buf[cl_range.0..cl_range.1], limits.max_body_bytes)
-        .map_err(|k| FrameError::new(k, cl_range.0))?;
+    let value = buf.get(cl_range.0..cl_range.1).unwrap_or_default();
+    let body_len =
+        parse_length(value, limits.max_body_bytes).map_err(|k| FrameError::new(k, cl_range.0))?;
     let total = head_len + body_len;
     if buf.len() < total {
         return Ok(None);
@@ -226,21 +230,16 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
     }))
 }
 
-/// If `line` is a Content-Length header (`Content-Length` or compact `l`,
-/// any case, RFC 3261 §20.14), the index where its value starts.
+/// If `line` (running to the end of the header block) is a Content-Length
+/// header (`Content-Length` or compact `l`, any case, RFC 3261 §20.14), the
+/// index where its value starts.
+#[inline]
 fn content_length_value(line: &[u8]) -> Option<usize> {
-    let first = *line.first()?;
-    if !matches!(first, b'c' | b'C' | b'l' | b'L') {
-        return None;
-    }
-    let mut i = 0;
-    while i < line.len() && is_token(line[i]) {
-        i += 1;
-    }
-    let name = &line[..i];
-    if !(name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l")) {
-        return None;
-    }
+    let mut i = match line.first()? | 0x20 {
+        b'l' => 1,
+        b'c' if line.get(..14)?.eq_ignore_ascii_case(b"content-length") => 14,
+        _ => return None,
+    };
     while i < line.len() && is_wsp(line[i]) {
         i += 1;
     }

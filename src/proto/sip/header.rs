@@ -15,7 +15,7 @@ use std::fmt;
 use crate::proto::lex::{is_token_str, split_unquoted, trim_lws};
 
 macro_rules! header_names {
-    ($( $(#[$doc:meta])* $var:ident => $name:literal, $lower:literal, $compact:expr; )*) => {
+    ($( $(#[$doc:meta])* $var:ident => $name:literal, $compact:expr; )*) => {
         /// A header name: one of the headers msrpgw knows (compact forms
         /// map to the same variant) or any other token, kept as written.
         /// Equality is case-insensitive for `Other`.
@@ -25,6 +25,11 @@ macro_rules! header_names {
             /// Any other header, name as written.
             Other(Cow<'a, str>),
         }
+
+        /// Every known full name with its variant, for lookup.
+        const KNOWN: &[(&str, HeaderName<'static>)] = &[
+            $( ($name, HeaderName::$var), )*
+        ];
 
         impl<'a> HeaderName<'a> {
             /// The full name as RFC 3261 (or its extension) spells it, or
@@ -45,29 +50,17 @@ macro_rules! header_names {
                 }
             }
 
-            /// Known header by lowercase full name or compact letter.
-            fn lookup(lower: &[u8]) -> Option<HeaderName<'static>> {
-                Some(match lower {
-                    $( $lower => HeaderName::$var, )*
-                    b"a" => HeaderName::AcceptContact,
-                    b"b" => HeaderName::ReferredBy,
-                    b"c" => HeaderName::ContentType,
-                    b"e" => HeaderName::ContentEncoding,
-                    b"f" => HeaderName::From,
-                    b"i" => HeaderName::CallId,
-                    b"k" => HeaderName::Supported,
-                    b"l" => HeaderName::ContentLength,
-                    b"m" => HeaderName::Contact,
-                    b"o" => HeaderName::Event,
-                    b"r" => HeaderName::ReferTo,
-                    b"s" => HeaderName::Subject,
-                    b"t" => HeaderName::To,
-                    b"u" => HeaderName::AllowEvents,
-                    b"v" => HeaderName::Via,
-                    b"x" => HeaderName::SessionExpires,
-                    b"y" => HeaderName::Identity,
-                    _ => return None,
-                })
+            /// The known header at index `i` of [`KNOWN`] (from
+            /// [`classify`]). Written as a chain of constant comparisons,
+            /// which the compiler turns into arithmetic on the enum tag,
+            /// so the result is built in a register.
+            #[inline(always)]
+            pub(crate) fn from_index(i: u8) -> HeaderName<'static> {
+                #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+                #[repr(u8)]
+                enum Idx { $( $var, )* }
+                $( if i == Idx::$var as u8 { return HeaderName::$var; } )*
+                HeaderName::Other(Cow::Borrowed(""))
             }
 
             pub fn into_owned(self) -> HeaderName<'static> {
@@ -81,88 +74,265 @@ macro_rules! header_names {
 }
 
 header_names! {
-    Accept => "Accept", b"accept", None;
-    AcceptContact => "Accept-Contact", b"accept-contact", Some('a');
-    AcceptEncoding => "Accept-Encoding", b"accept-encoding", None;
-    AcceptLanguage => "Accept-Language", b"accept-language", None;
-    AlertInfo => "Alert-Info", b"alert-info", None;
-    Allow => "Allow", b"allow", None;
-    AllowEvents => "Allow-Events", b"allow-events", Some('u');
-    AuthenticationInfo => "Authentication-Info", b"authentication-info", None;
-    Authorization => "Authorization", b"authorization", None;
-    CallId => "Call-ID", b"call-id", Some('i');
-    CallInfo => "Call-Info", b"call-info", None;
-    Contact => "Contact", b"contact", Some('m');
-    ContentDisposition => "Content-Disposition", b"content-disposition", None;
-    ContentEncoding => "Content-Encoding", b"content-encoding", Some('e');
-    ContentLanguage => "Content-Language", b"content-language", None;
-    ContentLength => "Content-Length", b"content-length", Some('l');
-    ContentType => "Content-Type", b"content-type", Some('c');
-    CSeq => "CSeq", b"cseq", None;
-    Date => "Date", b"date", None;
-    ErrorInfo => "Error-Info", b"error-info", None;
-    Event => "Event", b"event", Some('o');
-    Expires => "Expires", b"expires", None;
-    From => "From", b"from", Some('f');
-    Identity => "Identity", b"identity", Some('y');
-    InReplyTo => "In-Reply-To", b"in-reply-to", None;
-    MaxForwards => "Max-Forwards", b"max-forwards", None;
-    MimeVersion => "MIME-Version", b"mime-version", None;
-    MinExpires => "Min-Expires", b"min-expires", None;
-    MinSe => "Min-SE", b"min-se", None;
-    Organization => "Organization", b"organization", None;
-    PAssertedIdentity => "P-Asserted-Identity", b"p-asserted-identity", None;
-    PPreferredIdentity => "P-Preferred-Identity", b"p-preferred-identity", None;
-    Path => "Path", b"path", None;
-    Priority => "Priority", b"priority", None;
-    Privacy => "Privacy", b"privacy", None;
-    ProxyAuthenticate => "Proxy-Authenticate", b"proxy-authenticate", None;
-    ProxyAuthorization => "Proxy-Authorization", b"proxy-authorization", None;
-    ProxyRequire => "Proxy-Require", b"proxy-require", None;
-    RAck => "RAck", b"rack", None;
-    Reason => "Reason", b"reason", None;
-    RecordRoute => "Record-Route", b"record-route", None;
-    ReferTo => "Refer-To", b"refer-to", Some('r');
-    ReferredBy => "Referred-By", b"referred-by", Some('b');
-    ReplyTo => "Reply-To", b"reply-to", None;
-    Require => "Require", b"require", None;
-    RetryAfter => "Retry-After", b"retry-after", None;
-    Route => "Route", b"route", None;
-    RSeq => "RSeq", b"rseq", None;
-    Server => "Server", b"server", None;
-    ServiceRoute => "Service-Route", b"service-route", None;
-    SessionExpires => "Session-Expires", b"session-expires", Some('x');
-    Subject => "Subject", b"subject", Some('s');
-    Supported => "Supported", b"supported", Some('k');
-    Timestamp => "Timestamp", b"timestamp", None;
-    To => "To", b"to", Some('t');
-    Unsupported => "Unsupported", b"unsupported", None;
-    UserAgent => "User-Agent", b"user-agent", None;
-    Via => "Via", b"via", Some('v');
-    Warning => "Warning", b"warning", None;
-    WwwAuthenticate => "WWW-Authenticate", b"www-authenticate", None;
+    Accept => "Accept", None;
+    AcceptContact => "Accept-Contact", Some('a');
+    AcceptEncoding => "Accept-Encoding", None;
+    AcceptLanguage => "Accept-Language", None;
+    AlertInfo => "Alert-Info", None;
+    Allow => "Allow", None;
+    AllowEvents => "Allow-Events", Some('u');
+    AuthenticationInfo => "Authentication-Info", None;
+    Authorization => "Authorization", None;
+    CallId => "Call-ID", Some('i');
+    CallInfo => "Call-Info", None;
+    Contact => "Contact", Some('m');
+    ContentDisposition => "Content-Disposition", None;
+    ContentEncoding => "Content-Encoding", Some('e');
+    ContentLanguage => "Content-Language", None;
+    ContentLength => "Content-Length", Some('l');
+    ContentType => "Content-Type", Some('c');
+    CSeq => "CSeq", None;
+    Date => "Date", None;
+    ErrorInfo => "Error-Info", None;
+    Event => "Event", Some('o');
+    Expires => "Expires", None;
+    From => "From", Some('f');
+    Identity => "Identity", Some('y');
+    InReplyTo => "In-Reply-To", None;
+    MaxForwards => "Max-Forwards", None;
+    MimeVersion => "MIME-Version", None;
+    MinExpires => "Min-Expires", None;
+    MinSe => "Min-SE", None;
+    Organization => "Organization", None;
+    PAssertedIdentity => "P-Asserted-Identity", None;
+    PPreferredIdentity => "P-Preferred-Identity", None;
+    Path => "Path", None;
+    Priority => "Priority", None;
+    Privacy => "Privacy", None;
+    ProxyAuthenticate => "Proxy-Authenticate", None;
+    ProxyAuthorization => "Proxy-Authorization", None;
+    ProxyRequire => "Proxy-Require", None;
+    RAck => "RAck", None;
+    Reason => "Reason", None;
+    RecordRoute => "Record-Route", None;
+    ReferTo => "Refer-To", Some('r');
+    ReferredBy => "Referred-By", Some('b');
+    ReplyTo => "Reply-To", None;
+    Require => "Require", None;
+    RetryAfter => "Retry-After", None;
+    Route => "Route", None;
+    RSeq => "RSeq", None;
+    Server => "Server", None;
+    ServiceRoute => "Service-Route", None;
+    SessionExpires => "Session-Expires", Some('x');
+    Subject => "Subject", Some('s');
+    Supported => "Supported", Some('k');
+    Timestamp => "Timestamp", None;
+    To => "To", Some('t');
+    Unsupported => "Unsupported", None;
+    UserAgent => "User-Agent", None;
+    Via => "Via", Some('v');
+    Warning => "Warning", None;
+    WwwAuthenticate => "WWW-Authenticate", None;
 }
 
-/// Longest known name ("Authentication-Info", "P-Preferred-Identity").
-const MAX_KNOWN: usize = 24;
+/// Perfect hash of a (full) header name, case-insensitive: letters are
+/// folded with `| 0x20`, and every known name is letters and `-`. The
+/// multipliers were chosen so that the known names do not collide; the
+/// table below fails to build if an added name ever does.
+#[inline(always)]
+const fn name_hash(b: &[u8]) -> usize {
+    let n = b.len();
+    (n + 12 * (b[0] | 0x20) as usize + (b[n - 1] | 0x20) as usize + 17 * (b[n / 2] | 0x20) as usize)
+        & 255
+}
+
+/// [`KNOWN`] names in lowercase, for the comparison after the hash.
+const KNOWN_LOWER: [[u8; 24]; KNOWN.len()] = {
+    let mut out = [[0u8; 24]; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let n = KNOWN[i].0.as_bytes();
+        let mut j = 0;
+        while j < n.len() {
+            out[i][j] = n[j].to_ascii_lowercase();
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// `name_hash` → index into [`KNOWN`], `u8::MAX` for none.
+const NAME_TABLE: [u8; 256] = {
+    let mut t = [u8::MAX; 256];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let h = name_hash(KNOWN[i].0.as_bytes());
+        assert!(t[h] == u8::MAX, "header name hash collision");
+        t[h] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// ASCII case folding as a table: one load per byte.
+const FOLD: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = (i as u8).to_ascii_lowercase();
+        i += 1;
+    }
+    t
+};
+
+/// Index into [`KNOWN`] of the header with this full name (const, for
+/// building tables).
+const fn known_index(name: &str) -> u8 {
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let n = KNOWN[i].0.as_bytes();
+        let w = name.as_bytes();
+        if n.len() == w.len() {
+            let mut j = 0;
+            while j < n.len() && n[j] == w[j] {
+                j += 1;
+            }
+            if j == n.len() {
+                return i as u8;
+            }
+        }
+        i += 1;
+    }
+    panic!("unknown header name in table");
+}
+
+/// RFC 3261 §7.3.3 compact forms, plus those registered by RFC 3841 (`a`),
+/// RFC 3892 (`b`), RFC 3515 (`r`), RFC 4028 (`x`), RFC 8224 (`y`), RFC 6665
+/// (`o`, `u`): letter → index into [`KNOWN`], `u8::MAX` for none.
+const COMPACT: [u8; 26] = {
+    let mut t = [u8::MAX; 26];
+    let forms: [(u8, &str); 17] = [
+        (b'a', "Accept-Contact"),
+        (b'b', "Referred-By"),
+        (b'c', "Content-Type"),
+        (b'e', "Content-Encoding"),
+        (b'f', "From"),
+        (b'i', "Call-ID"),
+        (b'k', "Supported"),
+        (b'l', "Content-Length"),
+        (b'm', "Contact"),
+        (b'o', "Event"),
+        (b'r', "Refer-To"),
+        (b's', "Subject"),
+        (b't', "To"),
+        (b'u', "Allow-Events"),
+        (b'v', "Via"),
+        (b'x', "Session-Expires"),
+        (b'y', "Identity"),
+    ];
+    let mut i = 0;
+    while i < forms.len() {
+        t[(forms[i].0 - b'a') as usize] = known_index(forms[i].1);
+        i += 1;
+    }
+    t
+};
+
+/// Index of Content-Length in [`KNOWN`], which the parser needs to spot.
+pub(crate) const CONTENT_LENGTH: u8 = known_index("Content-Length");
+
+/// [`KNOWN_LOWER`] as little-endian words, for comparing a name eight
+/// bytes at a time.
+const KNOWN_WORDS: [[u64; 3]; KNOWN.len()] = {
+    let mut out = [[0u64; 3]; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let mut k = 0;
+        while k < 3 {
+            let mut w = [0u8; 8];
+            let mut j = 0;
+            while j < 8 {
+                w[j] = KNOWN_LOWER[i][8 * k + j];
+                j += 1;
+            }
+            out[i][k] = u64::from_le_bytes(w);
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// The index into [`KNOWN`] of a header name as written on the wire (any
+/// case, full or compact form), or `None` for an unknown name. One hash
+/// and at most one comparison, no allocation.
+#[inline(always)]
+pub(crate) fn classify(name: &str) -> Option<u8> {
+    classify_in(name.as_bytes(), 0, name.len())
+}
+
+/// [`classify`] for the name at `b[start..end]`. When 24 bytes from
+/// `start` are readable (a header line always has its colon and line end
+/// after the name), the name is compared three words at a time: `| 0x20`
+/// folds the letters, and a known name is letters and `-`, onto which no
+/// other byte folds except CR (which cannot be in a name: it ends the line
+/// first). Otherwise, byte by byte through a folding table.
+#[inline(always)]
+pub(crate) fn classify_in(b: &[u8], start: usize, end: usize) -> Option<u8> {
+    let name = b.get(start..end)?;
+    let n = name.len();
+    let i = match n {
+        0 => return None,
+        1 => {
+            let c = FOLD[usize::from(name[0])].wrapping_sub(b'a');
+            return COMPACT
+                .get(usize::from(c))
+                .copied()
+                .filter(|&i| i != u8::MAX);
+        }
+        _ => NAME_TABLE[name_hash(name)],
+    };
+    let (known, _) = KNOWN.get(usize::from(i))?;
+    if known.len() != n {
+        return None;
+    }
+    let same = match b.get(start..start + 24) {
+        Some(window) => {
+            let words = &KNOWN_WORDS[usize::from(i)];
+            (0..3).all(|k| {
+                let rem = n.saturating_sub(8 * k).min(8);
+                let mask = if rem == 8 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * rem)) - 1
+                };
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&window[8 * k..8 * k + 8]);
+                ((u64::from_le_bytes(w) | 0x2020_2020_2020_2020) & mask) == words[k]
+            })
+        }
+        None => {
+            let lower = &KNOWN_LOWER[usize::from(i)];
+            name.iter()
+                .zip(lower)
+                .all(|(c, l)| FOLD[usize::from(*c)] == *l)
+        }
+    };
+    same.then_some(i)
+}
 
 impl<'a> HeaderName<'a> {
     /// Classifies a header name as written on the wire (any case, full or
-    /// compact). Unknown names are kept as `Other`. No allocation.
+    /// compact, RFC 3261 §7.3.3). Unknown names are kept as `Other`. No
+    /// allocation: one hash and at most one comparison.
     #[inline]
     pub fn parse(name: &'a str) -> HeaderName<'a> {
-        let b = name.as_bytes();
-        if b.len() <= MAX_KNOWN {
-            let mut buf = [0u8; MAX_KNOWN];
-            let lower = &mut buf[..b.len()];
-            for (d, s) in lower.iter_mut().zip(b) {
-                *d = s.to_ascii_lowercase();
-            }
-            if let Some(h) = HeaderName::lookup(lower) {
-                return h;
-            }
+        match classify(name) {
+            Some(i) => HeaderName::from_index(i),
+            None => HeaderName::Other(Cow::Borrowed(name)),
         }
-        HeaderName::Other(Cow::Borrowed(name))
     }
 
     pub fn is_known(&self) -> bool {
@@ -240,6 +410,12 @@ pub struct Header<'a> {
 }
 
 impl Header<'_> {
+    const PLACEHOLDER: Header<'static> = Header {
+        name: HeaderName::Accept,
+        value: Cow::Borrowed(""),
+        offset: 0,
+    };
+
     pub fn into_owned(self) -> Header<'static> {
         Header {
             name: self.name.into_owned(),
@@ -291,6 +467,33 @@ impl<'a> Headers<'a> {
     #[inline]
     pub(crate) fn push_raw(&mut self, h: Header<'a>) {
         self.list.push(h);
+    }
+
+    /// Appends a parsed header with a borrowed value: `known` from
+    /// [`classify`], `name` the name as written.
+    ///
+    /// Why not `push(Header { .. })`: the compiler assembles the struct on
+    /// the stack with 8-byte stores and copies it with 16-byte loads, which
+    /// defeats store forwarding and stalled every header (a quarter of the
+    /// parse time). Pushing a constant and filling the fields in place
+    /// avoids the copy.
+    #[inline]
+    pub(crate) fn push_borrowed(
+        &mut self,
+        known: Option<u8>,
+        name: &'a str,
+        value: &'a str,
+        offset: usize,
+    ) {
+        self.list.push(Header::PLACEHOLDER);
+        if let Some(h) = self.list.last_mut() {
+            h.name = match known {
+                Some(i) => HeaderName::from_index(i),
+                None => HeaderName::Other(Cow::Borrowed(name)),
+            };
+            h.value = Cow::Borrowed(value);
+            h.offset = offset;
+        }
     }
 
     /// Appends a header. The value is made single-line (CR/LF → SP,
@@ -432,6 +635,19 @@ impl<'s, 'a> IntoIterator for &'s Headers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_name_any_case() {
+        for (n, h) in KNOWN {
+            assert_eq!(&HeaderName::parse(n), h);
+            assert_eq!(&HeaderName::parse(&n.to_uppercase()), h);
+            assert_eq!(&HeaderName::parse(&n.to_lowercase()), h);
+            assert_eq!(h.as_str(), *n);
+            // One character more or less is another header.
+            assert!(!HeaderName::parse(&format!("{n}x")).is_known());
+            assert!(!HeaderName::parse(&n[1..]).is_known() || n.len() == 2);
+        }
+    }
 
     #[test]
     fn name_lookup() {

@@ -32,8 +32,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::error::{SipError, SipErrorKind};
-use super::header::{Header, HeaderName, Headers, clean_value};
-use super::scan::{Step, find_eol, next_header};
+use super::header::{CONTENT_LENGTH, Header, HeaderName, Headers, classify_in, clean_value};
+use super::scan::{Step, find_byte, find_eol, name_error, next_header};
 use super::typed::parse_name_addr;
 use super::uri::Uri;
 use crate::proto::lex::{is_token, is_token_str, parse_decimal, trim_lws, unfold};
@@ -148,6 +148,9 @@ impl Version {
     /// RFC 3261 §7.1 `SIP-Version`; "SIP" is case-insensitive (RFC 5234
     /// literal). Numbers beyond four digits are refused.
     pub fn parse(b: &[u8]) -> Option<Version> {
+        if b == b"SIP/2.0" {
+            return Some(Version::SIP_2_0);
+        }
         let rest = match b {
             [s, i, p, b'/', rest @ ..] if [*s, *i, *p].eq_ignore_ascii_case(b"SIP") => rest,
             _ => return None,
@@ -230,101 +233,172 @@ enum BodyRule {
 }
 
 fn parse(bytes: &[u8], rule: BodyRule) -> Result<SipMessage<'_>, SipError> {
+    // One UTF-8 check for the whole message instead of one per value: for
+    // the short values of SIP, per-call overhead dominates. A body that is
+    // not UTF-8 (binary) ends the text early; the header block must fit in
+    // the valid prefix.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()])
+            .map_err(|_| SipError::new(SipErrorKind::NotUtf8, 0))?,
+    };
+    let truncated = text.len() < bytes.len();
+    let not_utf8 = |e: SipError| {
+        if truncated && e.offset >= text.len() {
+            SipError::new(SipErrorKind::NotUtf8, text.len())
+        } else {
+            e
+        }
+    };
+    let b = text.as_bytes();
+
     let mut pos = 0;
-    while bytes.get(pos..pos + 2) == Some(b"\r\n") {
+    while b.get(pos..pos + 2) == Some(b"\r\n") {
         pos += 2;
     }
     if pos == bytes.len() {
         return Err(SipError::new(SipErrorKind::Empty, pos));
     }
-    let Some(eol) = find_eol(bytes, pos) else {
-        return Err(SipError::new(SipErrorKind::Unterminated, bytes.len()));
+    let Some(eol) = find_eol(b, pos) else {
+        return Err(not_utf8(SipError::new(SipErrorKind::Unterminated, b.len())));
     };
-    match (bytes[eol], bytes.get(eol + 1)) {
+    match (b[eol], b.get(eol + 1)) {
         (b'\r', Some(b'\n')) => {}
-        (b'\r', None) => return Err(SipError::new(SipErrorKind::Unterminated, eol)),
+        (b'\r', None) => {
+            return Err(not_utf8(SipError::new(SipErrorKind::Unterminated, eol)));
+        }
         _ => return Err(SipError::new(SipErrorKind::BadLineEnding, eol)),
     }
-    let response = is_response_start(&bytes[pos..]);
-    let start = if response {
-        Start::Status(parse_status_line(bytes, pos, eol)?)
-    } else {
-        Start::Request(parse_request_line(bytes, pos, eol)?)
+    let rest = Rest {
+        bytes,
+        text,
+        truncated,
+        start: eol + 2,
+        rule,
     };
-
-    let mut headers = Headers::with_capacity((bytes.len() / 32).clamp(8, 48));
-    let mut pos = eol + 2;
-    let mut content_length: Option<(usize, usize)> = None;
-    let mut cl_count = 0u32;
-    let body_start = loop {
-        match next_header(bytes, pos)? {
-            Step::End(b) => break b,
-            Step::Header(h) => {
-                // Token bytes are ASCII, so this cannot fail; stay total anyway.
-                let name = std::str::from_utf8(&bytes[h.name_start..h.name_end])
-                    .map_err(|_| SipError::new(SipErrorKind::BadHeaderName, h.name_start))?;
-                let name = HeaderName::parse(name);
-                let raw = &bytes[h.value_start..h.value_end];
-                let text = std::str::from_utf8(raw).map_err(|e| {
-                    SipError::new(SipErrorKind::NotUtf8, h.value_start + e.valid_up_to())
-                })?;
-                let value = if h.folded {
-                    match unfold(text) {
-                        Cow::Borrowed(t) => Cow::Borrowed(trim_lws(t)),
-                        Cow::Owned(t) => Cow::Owned(trim_lws(&t).to_owned()),
-                    }
-                } else {
-                    Cow::Borrowed(text.trim_end_matches([' ', '\t']))
-                };
-                if name == HeaderName::ContentLength {
-                    cl_count += 1;
-                    if cl_count == 1 {
-                        content_length = Some(content_length_value(&value, h.value_start)?);
-                    }
-                }
-                headers.push_raw(Header {
-                    name,
-                    value,
-                    offset: h.value_start,
-                });
-                pos = h.next;
-            }
-        }
-    };
-
-    let rest = &bytes[body_start..];
-    let body = match (rule, content_length) {
-        (BodyRule::Rest, _) | (BodyRule::ContentLength, None) => rest,
-        (BodyRule::ContentLength, Some((n, at))) => {
-            if cl_count > 1 {
-                return Err(SipError::new(SipErrorKind::MultipleContentLength, at));
-            }
-            rest.get(..n)
-                .ok_or(SipError::new(SipErrorKind::ContentLengthExceedsBody, at))?
-        }
-    };
-    let body = Cow::Borrowed(body);
-    Ok(match start {
-        Start::Request((method, uri, version)) => SipMessage::Request(SipRequest {
-            method,
-            uri,
-            version,
-            headers,
-            body,
-        }),
-        Start::Status((version, status, reason)) => SipMessage::Response(SipResponse {
+    // Each arm builds the final struct in place: the Uri is large, and
+    // moving it through intermediate enums costs memcpy calls.
+    if is_response_start(&b[pos..]) {
+        let (version, status, reason) = parse_status_line(text, pos, eol)?;
+        let (headers, body) = rest.parse()?;
+        Ok(SipMessage::Response(SipResponse {
             version,
             status,
             reason,
             headers,
             body,
-        }),
-    })
+        }))
+    } else {
+        let (method, uri_text, uri_at, version) = split_request_line(text, pos, eol)?;
+        // Matched here rather than returned through a helper: a Uri is
+        // large and each move through a Result is a memcpy.
+        let uri = match Uri::parse(uri_text) {
+            Ok(u) => u,
+            Err(e) => {
+                return Err(SipError::new(
+                    SipErrorKind::BadRequestUri,
+                    uri_at + e.offset,
+                ));
+            }
+        };
+        let (headers, body) = rest.parse()?;
+        Ok(SipMessage::Request(SipRequest {
+            method: Method::parse(method),
+            uri,
+            version,
+            headers,
+            body,
+        }))
+    }
 }
 
-enum Start<'a> {
-    Request((Method<'a>, Uri<'a>, Version)),
-    Status((Version, u16, Cow<'a, str>)),
+/// What follows the start line: header block and body.
+struct Rest<'a> {
+    bytes: &'a [u8],
+    /// `bytes`, or its longest UTF-8 prefix.
+    text: &'a str,
+    truncated: bool,
+    start: usize,
+    rule: BodyRule,
+}
+
+impl<'a> Rest<'a> {
+    /// An `Unterminated` error caused by the end of the UTF-8 prefix is
+    /// really a `NotUtf8` there.
+    fn not_utf8(&self, e: SipError) -> SipError {
+        if self.truncated && e.kind == SipErrorKind::Unterminated && e.offset >= self.text.len() {
+            SipError::new(SipErrorKind::NotUtf8, self.text.len())
+        } else {
+            e
+        }
+    }
+
+    /// RFC 3261 §7.3 header fields up to the empty line, then the body per
+    /// §18.3 (see [`parse_datagram`]).
+    fn parse(&self) -> Result<(Headers<'a>, Cow<'a, [u8]>), SipError> {
+        let (text, bytes) = (self.text, self.bytes);
+        let b = text.as_bytes();
+        let mut headers = Headers::with_capacity((bytes.len() / 32).clamp(8, 48));
+        let mut pos = self.start;
+        let mut content_length: Option<(usize, usize)> = None;
+        let mut cl_count = 0u32;
+        let body_start = loop {
+            let h = match next_header(b, pos) {
+                Ok(Step::Header(h)) => h,
+                Ok(Step::End(end)) => break end,
+                Err(e) => return Err(self.not_utf8(e)),
+            };
+            // Every range ends next to an ASCII byte of valid UTF-8, so
+            // these are char boundaries; `get` keeps that unproven claim
+            // from ever becoming a panic.
+            let (Some(name), Some(raw)) = (
+                text.get(h.name_start..h.name_end),
+                text.get(h.value_start..h.value_end),
+            ) else {
+                return Err(SipError::new(SipErrorKind::NotUtf8, h.name_start));
+            };
+            let known = classify_in(b, h.name_start, h.name_end);
+            if known.is_none() && !is_token_str(name) {
+                return Err(name_error(b, h.name_start));
+            }
+            let value = if h.folded {
+                match unfold(raw) {
+                    Cow::Borrowed(t) => Cow::Borrowed(trim_lws(t)),
+                    Cow::Owned(t) => Cow::Owned(trim_lws(&t).to_owned()),
+                }
+            } else {
+                Cow::Borrowed(raw)
+            };
+            if known == Some(CONTENT_LENGTH) {
+                cl_count += 1;
+                if cl_count == 1 {
+                    content_length = Some(content_length_value(&value, h.value_start)?);
+                }
+            }
+            match value {
+                Cow::Borrowed(v) => headers.push_borrowed(known, name, v, h.value_start),
+                value => headers.push_raw(Header {
+                    name: HeaderName::parse(name),
+                    value,
+                    offset: h.value_start,
+                }),
+            }
+            pos = h.next;
+        };
+
+        let rest = bytes.get(body_start..).unwrap_or_default();
+        let body = match (self.rule, content_length) {
+            (BodyRule::Rest, _) | (BodyRule::ContentLength, None) => rest,
+            (BodyRule::ContentLength, Some((n, at))) => {
+                if cl_count > 1 {
+                    return Err(SipError::new(SipErrorKind::MultipleContentLength, at));
+                }
+                rest.get(..n)
+                    .ok_or(SipError::new(SipErrorKind::ContentLengthExceedsBody, at))?
+            }
+        };
+        Ok((headers, Cow::Borrowed(body)))
+    }
 }
 
 /// RFC 3261 §20.14 `1*DIGIT`; a number too large for any datagram is
@@ -340,49 +414,46 @@ fn content_length_value(v: &str, at: usize) -> Result<(usize, usize), SipError> 
 }
 
 /// RFC 3261 §7.1 `Request-Line = Method SP Request-URI SP SIP-Version
-/// CRLF`, exactly one SP between elements.
-fn parse_request_line(
-    b: &[u8],
+/// CRLF`, exactly one SP between elements: the method, the Request-URI
+/// text and its offset, and the version.
+fn split_request_line(
+    text: &str,
     start: usize,
     end: usize,
-) -> Result<(Method<'_>, Uri<'_>, Version), SipError> {
-    let line = &b[start..end];
+) -> Result<(&str, &str, usize, Version), SipError> {
+    let line = &text.as_bytes()[start..end];
     let bad = |at| SipError::new(SipErrorKind::BadRequestLine, at);
-    let sp1 = line.iter().position(|&c| c == b' ').ok_or(bad(end))?;
+    let sp1 = find_byte(line, 0, b' ').ok_or(bad(end))?;
     if sp1 == 0 {
         return Err(bad(start));
     }
     if let Some(i) = line[..sp1].iter().position(|&c| !is_token(c)) {
         return Err(SipError::new(SipErrorKind::BadMethod, start + i));
     }
-    let method = std::str::from_utf8(&line[..sp1])
-        .map_err(|_| SipError::new(SipErrorKind::BadMethod, start))?;
     let uri_start = sp1 + 1;
-    let sp2 = line[uri_start..]
-        .iter()
-        .position(|&c| c == b' ')
-        .map(|p| uri_start + p)
-        .ok_or(bad(end))?;
+    let sp2 = find_byte(line, uri_start, b' ').ok_or(bad(end))?;
     if sp2 == uri_start {
         return Err(bad(start + uri_start));
     }
-    let uri_text = std::str::from_utf8(&line[uri_start..sp2])
-        .map_err(|e| SipError::new(SipErrorKind::NotUtf8, start + uri_start + e.valid_up_to()))?;
-    let uri = Uri::parse(uri_text)
-        .map_err(|e| SipError::new(SipErrorKind::BadRequestUri, start + uri_start + e.offset))?;
     let version = Version::parse(&line[sp2 + 1..]).ok_or(bad(start + sp2 + 1))?;
-    Ok((Method::parse(method), uri, version))
+    // All three ends are at ASCII SPs, hence char boundaries.
+    Ok((
+        &text[start..start + sp1],
+        &text[start + uri_start..start + sp2],
+        start + uri_start,
+        version,
+    ))
 }
 
 /// RFC 3261 §7.2 `Status-Line = SIP-Version SP Status-Code SP
 /// Reason-Phrase CRLF`, `Status-Code = 3DIGIT` (we require 100..=699).
 /// A missing SP before an empty reason phrase is tolerated.
 fn parse_status_line(
-    b: &[u8],
+    text: &str,
     start: usize,
     end: usize,
 ) -> Result<(Version, u16, Cow<'_, str>), SipError> {
-    let line = &b[start..end];
+    let line = &text.as_bytes()[start..end];
     let bad = |at| SipError::new(SipErrorKind::BadStatusLine, at);
     let sp1 = line.iter().position(|&c| c == b' ').ok_or(bad(end))?;
     let version = Version::parse(&line[..sp1]).ok_or(bad(start))?;
@@ -399,9 +470,7 @@ fn parse_status_line(
     let after = code_at + 3;
     let reason = match line.get(after) {
         None => "",
-        Some(b' ') => std::str::from_utf8(&line[after + 1..]).map_err(|e| {
-            SipError::new(SipErrorKind::NotUtf8, start + after + 1 + e.valid_up_to())
-        })?,
+        Some(b' ') => &text[start + after + 1..end],
         Some(_) => return Err(SipError::new(SipErrorKind::BadStatusCode, start + code_at)),
     };
     Ok((version, status, Cow::Borrowed(reason)))
@@ -898,6 +967,8 @@ Watson, come here.";
         bad_utf8.extend_from_slice(b"\xe9\r\n\r\n");
         assert_eq!(err(&bad_utf8), (NotUtf8, 37));
 
+        // A folded Content-Length is still one.
+        assert_eq!(&*req(&h("l:\r\n 2\r\n\r\nabc")).body, b"ab");
         // Absent: the rest. Smaller: trailing octets ignored.
         assert_eq!(&*req(&h("\r\nabc")).body, b"abc");
         assert_eq!(&*req(&h("l: 1\r\n\r\nabc")).body, b"a");
