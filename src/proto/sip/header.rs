@@ -265,6 +265,28 @@ const KNOWN_WORDS: [[u64; 3]; KNOWN.len()] = {
     out
 };
 
+/// Bit 0x20 at each `-` of [`KNOWN_WORDS`]: the one bit that tells a `-`
+/// from a CR once both are folded with `| 0x20`.
+const KNOWN_DASHES: [[u64; 3]; KNOWN.len()] = {
+    let mut out = [[0u64; 3]; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let mut k = 0;
+        while k < 3 {
+            let mut j = 0;
+            while j < 8 {
+                if KNOWN_LOWER[i][8 * k + j] == b'-' {
+                    out[i][k] |= 0x20 << (8 * j);
+                }
+                j += 1;
+            }
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
 /// The index into [`KNOWN`] of a header name as written on the wire (any
 /// case, full or compact form), or `None` for an unknown name. One hash
 /// and at most one comparison, no allocation.
@@ -277,8 +299,8 @@ pub(crate) fn classify(name: &str) -> Option<u8> {
 /// `start` are readable (a header line always has its colon and line end
 /// after the name), the name is compared three words at a time: `| 0x20`
 /// folds the letters, and a known name is letters and `-`, onto which no
-/// other byte folds except CR (which cannot be in a name: it ends the line
-/// first). Otherwise, byte by byte through a folding table.
+/// other byte folds except CR onto `-` (ruled out by a second mask).
+/// Otherwise, byte by byte through a folding table.
 #[inline(always)]
 pub(crate) fn classify_in(b: &[u8], start: usize, end: usize) -> Option<u8> {
     let name = b.get(start..end)?;
@@ -301,6 +323,7 @@ pub(crate) fn classify_in(b: &[u8], start: usize, end: usize) -> Option<u8> {
     let same = match b.get(start..start + 24) {
         Some(window) => {
             let words = &KNOWN_WORDS[usize::from(i)];
+            let dashes = &KNOWN_DASHES[usize::from(i)];
             (0..3).all(|k| {
                 let rem = n.saturating_sub(8 * k).min(8);
                 let mask = if rem == 8 {
@@ -310,7 +333,10 @@ pub(crate) fn classify_in(b: &[u8], start: usize, end: usize) -> Option<u8> {
                 };
                 let mut w = [0u8; 8];
                 w.copy_from_slice(&window[8 * k..8 * k + 8]);
-                ((u64::from_le_bytes(w) | 0x2020_2020_2020_2020) & mask) == words[k]
+                let x = u64::from_le_bytes(w);
+                // CR folds onto `-` too: a `-` must have had bit 0x20 set.
+                let dash = dashes[k];
+                ((x | 0x2020_2020_2020_2020) & mask) == words[k] && x & dash == dash
             })
         }
         None => {
@@ -647,6 +673,42 @@ mod tests {
             assert!(!HeaderName::parse(&format!("{n}x")).is_known());
             assert!(!HeaderName::parse(&n[1..]).is_known() || n.len() == 2);
         }
+    }
+
+    #[test]
+    fn classify_in_a_line_window() {
+        // The word-at-a-time path: the name sits in a longer buffer.
+        for (n, h) in KNOWN {
+            for name in [n.to_string(), n.to_uppercase(), n.to_lowercase()] {
+                let line = format!("{name}: value and more bytes after it\r\n");
+                let i = classify_in(line.as_bytes(), 0, name.len()).expect("known");
+                assert_eq!(&HeaderName::from_index(i), h, "{name}");
+                // A prefix or an extension of a known name is not it.
+                let longer = format!("{name}X: v                        \r\n");
+                assert_eq!(classify_in(longer.as_bytes(), 0, name.len() + 1), None);
+                assert_eq!(
+                    classify_in(line.as_bytes(), 0, name.len() - 1).map(|_| ()),
+                    {
+                        // Only a one-letter prefix can be a compact form.
+                        (name.len() == 2).then_some(()).filter(|_| {
+                            COMPACT[usize::from(name.as_bytes()[0].to_ascii_lowercase() - b'a')]
+                                != u8::MAX
+                        })
+                    }
+                );
+            }
+        }
+        // Near misses that fold onto a known name's letters are not it.
+        let s = b"Call\rID: x                          ";
+        assert_eq!(classify_in(s, 0, 7), None);
+        let s = b"V: x\r\n";
+        assert_eq!(
+            classify_in(s, 0, 1).map(HeaderName::from_index),
+            Some(HeaderName::Via)
+        );
+        assert_eq!(classify_in(b"1: x", 0, 1), None);
+        assert_eq!(classify_in(b"", 0, 0), None);
+        assert_eq!(classify_in(b"ab", 1, 5), None);
     }
 
     #[test]
