@@ -1422,3 +1422,71 @@ fn torture_truncations_never_panic() {
         }
     }
 }
+
+/// Corpus messages on one stream with keep-alives between them: read in two
+/// pieces split at every offset, and one byte per read, the framer yields
+/// the same units, and each message frame parses to the message the file
+/// holds.
+#[test]
+fn stream_framing_of_corpus_messages_at_every_split() {
+    let files = [
+        ("sip/message", "rfc3428-s10-F1-MESSAGE.sip"),
+        ("sip/torture", "mpart01.dat"),
+        ("sip/message", "rfc3428-s10-F3-200.sip"),
+        ("sip/torture", "unreason.dat"),
+        ("sip/message", "rfc3665-s3.1-F1-INVITE-sdp.sip"),
+    ];
+    let msgs: Vec<Vec<u8>> = files.iter().map(|(d, f)| read(d, f)).collect();
+    let mut stream = b"\r\n\r\n".to_vec();
+    let mut want: Vec<(FrameKind, Vec<u8>)> = vec![(FrameKind::Ping, b"\r\n\r\n".to_vec())];
+    for (i, m) in msgs.iter().enumerate() {
+        let msg = parse_datagram(m).unwrap();
+        let body_len = msg.body().len();
+        stream.extend_from_slice(m);
+        want.push((
+            FrameKind::Message {
+                head_len: m.len() - body_len,
+                body_len,
+            },
+            m.clone(),
+        ));
+        if i % 2 == 1 {
+            stream.extend_from_slice(b"\r\n");
+            want.push((FrameKind::Pong, b"\r\n".to_vec()));
+        }
+    }
+    let limits = FrameLimits::default();
+    let drain = |buf: &mut Vec<u8>, out: &mut Vec<(FrameKind, Vec<u8>)>| {
+        while let Some(f) = frame(buf, &limits).unwrap() {
+            out.push((f.kind, buf[..f.consumed].to_vec()));
+            buf.drain(..f.consumed);
+        }
+    };
+    let check = |got: &[(FrameKind, Vec<u8>)]| {
+        assert_eq!(got, &want[..]);
+        for (kind, bytes) in got {
+            if let FrameKind::Message { .. } = kind {
+                assert_eq!(SipMessage::parse(bytes), parse_datagram(bytes));
+            }
+        }
+    };
+
+    let mut buf = Vec::new();
+    let mut got = Vec::new();
+    for &b in &stream {
+        buf.push(b);
+        drain(&mut buf, &mut got);
+    }
+    assert!(buf.is_empty());
+    check(&got);
+
+    for split in 0..=stream.len() {
+        let mut buf = stream[..split].to_vec();
+        let mut got = Vec::new();
+        drain(&mut buf, &mut got);
+        buf.extend_from_slice(&stream[split..]);
+        drain(&mut buf, &mut got);
+        assert!(buf.is_empty(), "split {split}");
+        assert_eq!(got, want, "split {split}");
+    }
+}

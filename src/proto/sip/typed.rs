@@ -596,6 +596,15 @@ pub enum Contact<'a> {
     List(Vec<NameAddr<'a>>),
 }
 
+impl Contact<'_> {
+    pub fn into_owned(self) -> Contact<'static> {
+        match self {
+            Contact::Star => Contact::Star,
+            Contact::List(l) => Contact::List(l.into_iter().map(NameAddr::into_owned).collect()),
+        }
+    }
+}
+
 fn err(kind: SipErrorKind, at: usize) -> SipError {
     SipError::new(kind, at)
 }

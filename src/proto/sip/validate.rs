@@ -48,7 +48,7 @@ pub struct Rejection<'a> {
 }
 
 impl Rejection<'_> {
-    fn status(status: u16, reason: &'static str) -> Rejection<'static> {
+    fn with_status(status: u16, reason: &'static str) -> Rejection<'static> {
         Rejection {
             status,
             reason,
@@ -109,7 +109,7 @@ pub fn validate_request<'a>(
     supported_extensions: &[&str],
 ) -> Result<(), Rejection<'a>> {
     if req.version != Version::SIP_2_0 {
-        return Err(Rejection::status(505, "Version Not Supported"));
+        return Err(Rejection::with_status(505, "Version Not Supported"));
     }
     let h = &req.headers;
     check_single_values(h)?;
@@ -133,22 +133,25 @@ pub fn validate_request<'a>(
     let content_type = h.content_type()?;
     h.content_length()?;
     if !req.body.is_empty() && content_type.is_none() {
-        return Err(Rejection::status(
+        return Err(Rejection::with_status(
             400,
             "missing Content-Type for non-empty body",
         ));
     }
     if !req.uri.headers.is_empty() {
-        return Err(Rejection::status(400, "headers not allowed in Request-URI"));
+        return Err(Rejection::with_status(
+            400,
+            "headers not allowed in Request-URI",
+        ));
     }
     if !matches!(req.uri.scheme, Scheme::Sip | Scheme::Sips | Scheme::Tel) {
-        return Err(Rejection::status(416, "Unsupported URI Scheme"));
+        return Err(Rejection::with_status(416, "Unsupported URI Scheme"));
     }
     if cseq.method != req.method {
         return Err(if req.method.is_known() {
-            Rejection::status(400, "CSeq method does not match request method")
+            Rejection::with_status(400, "CSeq method does not match request method")
         } else {
-            Rejection::status(501, "Not Implemented")
+            Rejection::with_status(501, "Not Implemented")
         });
     }
     if !matches!(req.method, Method::Ack | Method::Cancel) {
