@@ -1480,6 +1480,23 @@ fn stream_framing_of_corpus_messages_at_every_split() {
     assert!(buf.is_empty());
     check(&got);
 
+    // The one-pass entry point yields the same units, byte by byte too.
+    let mut buf = Vec::new();
+    let mut units = Vec::new();
+    for &b in &stream {
+        buf.push(b);
+        while let Some(u) = parse_stream(&buf, &limits).unwrap() {
+            let n = u.frame.consumed;
+            assert_eq!(u.message.is_some(), !u.frame.is_keep_alive());
+            if let Some(m) = &u.message {
+                assert_eq!(m, &parse_datagram(&buf[..n]).unwrap());
+            }
+            units.push((u.frame.kind, buf[..n].to_vec()));
+            buf.drain(..n);
+        }
+    }
+    assert_eq!(units, want);
+
     for split in 0..=stream.len() {
         let mut buf = stream[..split].to_vec();
         let mut got = Vec::new();

@@ -128,6 +128,32 @@ impl ParseError<FrameErrorKind> {
     }
 }
 
+/// Whether `buf` starts with a keep-alive.
+pub(crate) enum KeepAlive {
+    /// Maybe: CR, CRLF or CRLFCR so far.
+    NeedMore,
+    Unit(Frame),
+    /// No: a message (or garbage) starts here.
+    No,
+}
+
+/// Keep-alives (RFC 5626 §4.4.1) and stray CRLFs before a start line (RFC
+/// 3261 §7.5): CRLFCRLF is a ping, a CRLF not followed by CRLF a pong.
+pub(crate) fn keep_alive(buf: &[u8]) -> KeepAlive {
+    if buf.first() != Some(&b'\r') {
+        return KeepAlive::No;
+    }
+    let unit = |consumed, kind| KeepAlive::Unit(Frame { consumed, kind });
+    match (buf.get(1), buf.get(2), buf.get(3)) {
+        (None, _, _) => KeepAlive::NeedMore,
+        (Some(b'\n'), None, _) | (Some(b'\n'), Some(b'\r'), None) => KeepAlive::NeedMore,
+        (Some(b'\n'), Some(b'\r'), Some(b'\n')) => unit(4, FrameKind::Ping),
+        (Some(b'\n'), _, _) => unit(2, FrameKind::Pong),
+        // A lone CR is not a keep-alive; let the parser reject it.
+        _ => KeepAlive::No,
+    }
+}
+
 /// Finds the first unit in `buf`: `Ok(None)` means more bytes are needed
 /// (never returned once `buf` holds more than `max_header_bytes` without a
 /// complete header block). RFC 3261 §18.3: the body is exactly
@@ -137,26 +163,10 @@ impl ParseError<FrameErrorKind> {
 /// left for the parser to reject (with a 400 the caller can still send,
 /// since framing itself succeeded).
 pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameError> {
-    // Keep-alives (RFC 5626 §4.4.1) and stray CRLFs before a start line.
-    if buf.first() == Some(&b'\r') {
-        match (buf.get(1), buf.get(2), buf.get(3)) {
-            (None, _, _) => return Ok(None),
-            (Some(b'\n'), None, _) | (Some(b'\n'), Some(b'\r'), None) => return Ok(None),
-            (Some(b'\n'), Some(b'\r'), Some(b'\n')) => {
-                return Ok(Some(Frame {
-                    consumed: 4,
-                    kind: FrameKind::Ping,
-                }));
-            }
-            (Some(b'\n'), _, _) => {
-                return Ok(Some(Frame {
-                    consumed: 2,
-                    kind: FrameKind::Pong,
-                }));
-            }
-            // A lone CR is not a keep-alive; let the parser reject it.
-            _ => {}
-        }
+    match keep_alive(buf) {
+        KeepAlive::NeedMore => return Ok(None),
+        KeepAlive::Unit(f) => return Ok(Some(f)),
+        KeepAlive::No => {}
     }
 
     let limit = buf.len().min(limits.max_header_bytes);

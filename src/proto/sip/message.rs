@@ -32,6 +32,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::error::{SipError, SipErrorKind};
+use super::framer::{
+    Frame, FrameError, FrameErrorKind, FrameKind, FrameLimits, KeepAlive, frame, keep_alive,
+};
 use super::header::{CONTENT_LENGTH, Header, HeaderName, Headers, classify_in, clean_value};
 use super::scan::{Step, find_byte, find_eol, name_error, next_header};
 use super::typed::parse_name_addr;
@@ -210,7 +213,84 @@ pub enum SipMessage<'a> {
 /// [`SipErrorKind::ContentLengthExceedsBody`] (400, RFC 4475 §3.1.2.2
 /// `clerr`). Leading CRLFs are skipped (RFC 3261 §7.5).
 pub fn parse_datagram(bytes: &[u8]) -> Result<SipMessage<'_>, SipError> {
-    parse(bytes, BodyRule::ContentLength)
+    sip_only(parse(bytes, BodyRule::Datagram))
+}
+
+/// The result of a parse that cannot need more input or lose framing.
+fn sip_only(r: Result<(SipMessage<'_>, usize), Fail>) -> Result<SipMessage<'_>, SipError> {
+    match r {
+        Ok((m, _)) => Ok(m),
+        Err(Fail::Sip(e)) => Err(e),
+        // Not produced outside stream rules; kept total all the same.
+        Err(Fail::NeedMore | Fail::Frame(_)) => Err(SipError::new(SipErrorKind::Unterminated, 0)),
+    }
+}
+
+/// One unit from the front of a stream buffer (see [`parse_stream`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamUnit<'a> {
+    /// What the unit is and how many octets to drop for it.
+    pub frame: Frame,
+    /// The message; `None` for a keep-alive.
+    pub message: Option<SipMessage<'a>>,
+}
+
+/// Why [`parse_stream`] produced no unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamError {
+    /// Framing is lost or a cap was exceeded: close the connection (after,
+    /// at best, answering [`FrameError::status_code`]).
+    Frame(FrameError),
+    /// The first `consumed` octets are one well-framed message that does
+    /// not parse: answer it (a request) with `error.status_code()` and
+    /// `error.reason()` where possible, drop the octets, and go on.
+    Message { consumed: usize, error: SipError },
+}
+
+/// The stream entry point in one pass (RFC 3261 §18.3): frame and parse the
+/// unit at the front of `buf`. `Ok(None)`: more bytes are needed. The same
+/// rules as [`frame`] followed by [`SipMessage::parse`] of the framed bytes
+/// (and the same results), but the header block is scanned once; only a
+/// malformed message falls back to [`frame`] to find where it ends.
+pub fn parse_stream<'a>(
+    buf: &'a [u8],
+    limits: &FrameLimits,
+) -> Result<Option<StreamUnit<'a>>, StreamError> {
+    match keep_alive(buf) {
+        KeepAlive::NeedMore => return Ok(None),
+        KeepAlive::Unit(frame) => {
+            return Ok(Some(StreamUnit {
+                frame,
+                message: None,
+            }));
+        }
+        KeepAlive::No => {}
+    }
+    match parse(buf, BodyRule::Stream(*limits)) {
+        Ok((message, consumed)) => {
+            let body_len = message.body().len();
+            Ok(Some(StreamUnit {
+                frame: Frame {
+                    consumed,
+                    kind: FrameKind::Message {
+                        head_len: consumed - body_len,
+                        body_len,
+                    },
+                },
+                message: Some(message),
+            }))
+        }
+        Err(Fail::NeedMore) => Ok(None),
+        Err(Fail::Frame(e)) => Err(StreamError::Frame(e)),
+        Err(Fail::Sip(error)) => match frame(buf, limits) {
+            Ok(Some(f)) => Err(StreamError::Message {
+                consumed: f.consumed,
+                error,
+            }),
+            Ok(None) => Ok(None),
+            Err(e) => Err(StreamError::Frame(e)),
+        },
+    }
 }
 
 /// True when `bytes` (after CRLFs) starts like a Status-Line. A response
@@ -226,53 +306,106 @@ pub fn is_response_start(bytes: &[u8]) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
 }
 
+/// How the body is delimited.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum BodyRule {
-    ContentLength,
+    /// RFC 3261 §18.3 datagram: Content-Length if present, else the rest.
+    Datagram,
+    /// Whatever follows the empty line.
     Rest,
+    /// RFC 3261 §18.3 stream: exactly Content-Length octets, which must be
+    /// present; the header block and body within the caps.
+    Stream(FrameLimits),
 }
 
-fn parse(bytes: &[u8], rule: BodyRule) -> Result<SipMessage<'_>, SipError> {
+/// Why a parse did not produce a message.
+enum Fail {
+    /// The message is malformed.
+    Sip(SipError),
+    /// Stream only: the message is not complete yet.
+    NeedMore,
+    /// Stream only: the framing is lost or a cap is exceeded.
+    Frame(FrameError),
+}
+
+impl From<SipError> for Fail {
+    fn from(e: SipError) -> Self {
+        Fail::Sip(e)
+    }
+}
+
+/// Why the UTF-8 text of the input is shorter than the input.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// It is not: the text is all of the input.
+    None,
+    /// An invalid UTF-8 sequence (maybe in a binary body).
+    Invalid,
+    /// The stream's header cap.
+    Cap,
+}
+
+/// One message from the start of `bytes`: the message and how many octets
+/// it took.
+fn parse(bytes: &[u8], rule: BodyRule) -> Result<(SipMessage<'_>, usize), Fail> {
     // One UTF-8 check for the whole message instead of one per value: for
     // the short values of SIP, per-call overhead dominates. A body that is
     // not UTF-8 (binary) ends the text early; the header block must fit in
-    // the valid prefix.
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()])
-            .map_err(|_| SipError::new(SipErrorKind::NotUtf8, 0))?,
+    // the valid prefix. On a stream, only the capped header window is
+    // checked, so a long body is never validated (or re-validated on
+    // every read).
+    let window = match rule {
+        BodyRule::Stream(l) => &bytes[..bytes.len().min(l.max_header_bytes)],
+        _ => bytes,
     };
-    let truncated = text.len() < bytes.len();
-    let not_utf8 = |e: SipError| {
-        if truncated && e.offset >= text.len() {
-            SipError::new(SipErrorKind::NotUtf8, text.len())
-        } else {
-            e
-        }
+    let capped = matches!(rule, BodyRule::Stream(l) if bytes.len() >= l.max_header_bytes);
+    let (text, cut) = match std::str::from_utf8(window) {
+        Ok(t) if capped => (t, Cut::Cap),
+        Ok(t) => (t, Cut::None),
+        Err(e) => match std::str::from_utf8(&window[..e.valid_up_to()]) {
+            Ok(t) => (t, Cut::Invalid),
+            Err(_) => return Err(Fail::Sip(SipError::new(SipErrorKind::NotUtf8, 0))),
+        },
     };
-    let b = text.as_bytes();
+    parse_text(bytes, text, rule).map_err(|f| match f {
+        // Running out of text is not always running out of input.
+        // (Unterminated always means the scanner ran out of text.)
+        Fail::Sip(e) if e.kind == SipErrorKind::Unterminated => match (cut, rule) {
+            (Cut::Invalid, _) => Fail::Sip(SipError::new(SipErrorKind::NotUtf8, text.len())),
+            (Cut::Cap, _) => {
+                Fail::Frame(FrameError::new(FrameErrorKind::HeaderTooLarge, text.len()))
+            }
+            (Cut::None, BodyRule::Stream(_)) => Fail::NeedMore,
+            (Cut::None, _) => Fail::Sip(e),
+        },
+        f => f,
+    })
+}
 
+fn parse_text<'a>(
+    bytes: &'a [u8],
+    text: &'a str,
+    rule: BodyRule,
+) -> Result<(SipMessage<'a>, usize), Fail> {
+    let b = text.as_bytes();
     let mut pos = 0;
     while b.get(pos..pos + 2) == Some(b"\r\n") {
         pos += 2;
     }
     if pos == bytes.len() {
-        return Err(SipError::new(SipErrorKind::Empty, pos));
+        return Err(SipError::new(SipErrorKind::Empty, pos).into());
     }
     let Some(eol) = find_eol(b, pos) else {
-        return Err(not_utf8(SipError::new(SipErrorKind::Unterminated, b.len())));
+        return Err(SipError::new(SipErrorKind::Unterminated, b.len()).into());
     };
     match (b[eol], b.get(eol + 1)) {
         (b'\r', Some(b'\n')) => {}
-        (b'\r', None) => {
-            return Err(not_utf8(SipError::new(SipErrorKind::Unterminated, eol)));
-        }
-        _ => return Err(SipError::new(SipErrorKind::BadLineEnding, eol)),
+        (b'\r', None) => return Err(SipError::new(SipErrorKind::Unterminated, eol).into()),
+        _ => return Err(SipError::new(SipErrorKind::BadLineEnding, eol).into()),
     }
     let rest = Rest {
         bytes,
         text,
-        truncated,
         start: eol + 2,
         rule,
     };
@@ -280,14 +413,15 @@ fn parse(bytes: &[u8], rule: BodyRule) -> Result<SipMessage<'_>, SipError> {
     // moving it through intermediate enums costs memcpy calls.
     if is_response_start(&b[pos..]) {
         let (version, status, reason) = parse_status_line(text, pos, eol)?;
-        let (headers, body) = rest.parse()?;
-        Ok(SipMessage::Response(SipResponse {
+        let (headers, body, used) = rest.parse()?;
+        let resp = SipResponse {
             version,
             status,
             reason,
             headers,
             body,
-        }))
+        };
+        Ok((SipMessage::Response(resp), used))
     } else {
         let (method, uri_text, uri_at, version) = split_request_line(text, pos, eol)?;
         // Matched here rather than returned through a helper: a Uri is
@@ -295,58 +429,46 @@ fn parse(bytes: &[u8], rule: BodyRule) -> Result<SipMessage<'_>, SipError> {
         let uri = match Uri::parse(uri_text) {
             Ok(u) => u,
             Err(e) => {
-                return Err(SipError::new(
-                    SipErrorKind::BadRequestUri,
-                    uri_at + e.offset,
-                ));
+                let at = uri_at + e.offset;
+                return Err(SipError::new(SipErrorKind::BadRequestUri, at).into());
             }
         };
-        let (headers, body) = rest.parse()?;
-        Ok(SipMessage::Request(SipRequest {
+        let (headers, body, used) = rest.parse()?;
+        let req = SipRequest {
             method: Method::parse(method),
             uri,
             version,
             headers,
             body,
-        }))
+        };
+        Ok((SipMessage::Request(req), used))
     }
 }
 
 /// What follows the start line: header block and body.
 struct Rest<'a> {
     bytes: &'a [u8],
-    /// `bytes`, or its longest UTF-8 prefix.
+    /// `bytes`, or a prefix of it that is valid UTF-8.
     text: &'a str,
-    truncated: bool,
     start: usize,
     rule: BodyRule,
 }
 
 impl<'a> Rest<'a> {
-    /// An `Unterminated` error caused by the end of the UTF-8 prefix is
-    /// really a `NotUtf8` there.
-    fn not_utf8(&self, e: SipError) -> SipError {
-        if self.truncated && e.kind == SipErrorKind::Unterminated && e.offset >= self.text.len() {
-            SipError::new(SipErrorKind::NotUtf8, self.text.len())
-        } else {
-            e
-        }
-    }
-
     /// RFC 3261 §7.3 header fields up to the empty line, then the body per
-    /// §18.3 (see [`parse_datagram`]).
-    fn parse(&self) -> Result<(Headers<'a>, Cow<'a, [u8]>), SipError> {
+    /// `rule` (§18.3). Also returns the octets used.
+    fn parse(&self) -> Result<(Headers<'a>, Cow<'a, [u8]>, usize), Fail> {
         let (text, bytes) = (self.text, self.bytes);
         let b = text.as_bytes();
-        let mut headers = Headers::with_capacity((bytes.len() / 32).clamp(8, 48));
+        let mut headers = Headers::with_capacity((text.len() / 32).clamp(8, 48));
         let mut pos = self.start;
-        let mut content_length: Option<(usize, usize)> = None;
+        // The first Content-Length value and its offset, and how many.
+        let mut content_length: Option<(&'a str, usize)> = None;
         let mut cl_count = 0u32;
         let body_start = loop {
-            let h = match next_header(b, pos) {
-                Ok(Step::Header(h)) => h,
-                Ok(Step::End(end)) => break end,
-                Err(e) => return Err(self.not_utf8(e)),
+            let h = match next_header(b, pos)? {
+                Step::Header(h) => h,
+                Step::End(end) => break end,
             };
             // Every range ends next to an ASCII byte of valid UTF-8, so
             // these are char boundaries; `get` keeps that unproven claim
@@ -355,11 +477,11 @@ impl<'a> Rest<'a> {
                 text.get(h.name_start..h.name_end),
                 text.get(h.value_start..h.value_end),
             ) else {
-                return Err(SipError::new(SipErrorKind::NotUtf8, h.name_start));
+                return Err(SipError::new(SipErrorKind::NotUtf8, h.name_start).into());
             };
             let known = classify_in(b, h.name_start, h.name_end);
             if known.is_none() && !is_token_str(name) {
-                return Err(name_error(b, h.name_start));
+                return Err(name_error(b, h.name_start).into());
             }
             let value = if h.folded {
                 match unfold(raw) {
@@ -372,7 +494,8 @@ impl<'a> Rest<'a> {
             if known == Some(CONTENT_LENGTH) {
                 cl_count += 1;
                 if cl_count == 1 {
-                    content_length = Some(content_length_value(&value, h.value_start)?);
+                    // A folded value is copied; digits never need the fold.
+                    content_length = Some((trim_lws(raw), h.value_start));
                 }
             }
             match value {
@@ -387,30 +510,58 @@ impl<'a> Rest<'a> {
         };
 
         let rest = bytes.get(body_start..).unwrap_or_default();
-        let body = match (self.rule, content_length) {
-            (BodyRule::Rest, _) | (BodyRule::ContentLength, None) => rest,
-            (BodyRule::ContentLength, Some((n, at))) => {
+        let n = match (self.rule, content_length) {
+            (BodyRule::Rest, _) | (BodyRule::Datagram, None) => rest.len(),
+            (BodyRule::Datagram, Some((v, at))) => {
                 if cl_count > 1 {
-                    return Err(SipError::new(SipErrorKind::MultipleContentLength, at));
+                    return Err(SipError::new(SipErrorKind::MultipleContentLength, at).into());
                 }
-                rest.get(..n)
-                    .ok_or(SipError::new(SipErrorKind::ContentLengthExceedsBody, at))?
+                let n = content_length_value(v, at)?;
+                if n > rest.len() {
+                    let e = SipError::new(SipErrorKind::ContentLengthExceedsBody, at);
+                    return Err(e.into());
+                }
+                n
+            }
+            (BodyRule::Stream(_), None) => {
+                let e = FrameError::new(FrameErrorKind::MissingContentLength, body_start);
+                return Err(Fail::Frame(e));
+            }
+            (BodyRule::Stream(limits), Some((v, at))) => {
+                let kind = if cl_count > 1 {
+                    Some(FrameErrorKind::MultipleContentLength)
+                } else if v.is_empty() || !v.bytes().all(|c| c.is_ascii_digit()) {
+                    Some(FrameErrorKind::BadContentLength)
+                } else {
+                    None
+                };
+                if let Some(k) = kind {
+                    return Err(Fail::Frame(FrameError::new(k, at)));
+                }
+                match parse_decimal(v, limits.max_body_bytes as u64) {
+                    Some(n) if n as usize <= rest.len() => n as usize,
+                    Some(_) => return Err(Fail::NeedMore),
+                    None => {
+                        let e = FrameError::new(FrameErrorKind::BodyTooLarge, at);
+                        return Err(Fail::Frame(e));
+                    }
+                }
             }
         };
-        Ok((headers, Cow::Borrowed(body)))
+        let body = rest.get(..n).unwrap_or_default();
+        Ok((headers, Cow::Borrowed(body), body_start + n))
     }
 }
 
 /// RFC 3261 §20.14 `1*DIGIT`; a number too large for any datagram is
 /// reported as exceeding the body.
-fn content_length_value(v: &str, at: usize) -> Result<(usize, usize), SipError> {
+fn content_length_value(v: &str, at: usize) -> Result<usize, SipError> {
     if v.is_empty() || !v.bytes().all(|c| c.is_ascii_digit()) {
         return Err(SipError::new(SipErrorKind::BadContentLength, at));
     }
-    match parse_decimal(v, u64::from(u32::MAX)).and_then(|n| usize::try_from(n).ok()) {
-        Some(n) => Ok((n, at)),
-        None => Err(SipError::new(SipErrorKind::ContentLengthExceedsBody, at)),
-    }
+    parse_decimal(v, u64::from(u32::MAX))
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or(SipError::new(SipErrorKind::ContentLengthExceedsBody, at))
 }
 
 /// RFC 3261 §7.1 `Request-Line = Method SP Request-URI SP SIP-Version
@@ -481,7 +632,7 @@ impl<'a> SipMessage<'a> {
     /// [`super::framer::frame`] (which have exactly Content-Length body
     /// octets, so the datagram rules give the same result).
     pub fn parse(bytes: &'a [u8]) -> Result<SipMessage<'a>, SipError> {
-        parse(bytes, BodyRule::ContentLength)
+        sip_only(parse(bytes, BodyRule::Datagram))
     }
 
     /// Parses the start line and headers only; the body is whatever follows
@@ -489,7 +640,7 @@ impl<'a> SipMessage<'a> {
     /// message whose body framing failed (RFC 4475 `clerr` over UDP: 400
     /// needs the Via, From, To, Call-ID and CSeq).
     pub fn parse_head(bytes: &'a [u8]) -> Result<SipMessage<'a>, SipError> {
-        parse(bytes, BodyRule::Rest)
+        sip_only(parse(bytes, BodyRule::Rest))
     }
 
     pub fn headers(&self) -> &Headers<'a> {
@@ -835,6 +986,7 @@ fn write_content_length(out: &mut Vec<u8>, n: usize) {
 mod tests {
     use super::*;
     use crate::proto::sip::framer::{FrameLimits, frame};
+    use crate::proto::sip::message::{StreamError, StreamUnit, parse_stream};
 
     const F1: &[u8] = b"MESSAGE sip:user2@domain.com SIP/2.0\r\n\
 Via: SIP/2.0/TCP user1pc.domain.com;branch=z9hG4bK776sgdkse\r\n\
@@ -1114,6 +1266,93 @@ Content-Length: 0\r\n\r\n"
         assert_eq!(owned, SipMessage::Response(ok));
     }
 
+    /// `frame` then `SipMessage::parse`: what `parse_stream` must equal.
+    fn two_step<'a>(
+        v: &'a [u8],
+        limits: &FrameLimits,
+    ) -> Result<Option<StreamUnit<'a>>, StreamError> {
+        match frame(v, limits) {
+            Ok(None) => Ok(None),
+            Err(e) => Err(StreamError::Frame(e)),
+            Ok(Some(f)) if f.is_keep_alive() => Ok(Some(StreamUnit {
+                frame: f,
+                message: None,
+            })),
+            Ok(Some(f)) => match SipMessage::parse(&v[..f.consumed]) {
+                Ok(m) => Ok(Some(StreamUnit {
+                    frame: f,
+                    message: Some(m),
+                })),
+                Err(error) => Err(StreamError::Message {
+                    consumed: f.consumed,
+                    error,
+                }),
+            },
+        }
+    }
+
+    /// Same outcome; error offsets may differ (the framer points at the
+    /// Content-Length it saw last, the parser at the first).
+    fn assert_same_outcome(v: &[u8], limits: &FrameLimits) {
+        let one = parse_stream(v, limits);
+        let two = two_step(v, limits);
+        let shape = |r: &Result<Option<StreamUnit<'_>>, StreamError>| match r {
+            Ok(u) => format!("{u:?}"),
+            Err(StreamError::Frame(e)) => format!("frame {:?}", e.kind),
+            Err(StreamError::Message { consumed, error }) => {
+                format!("message {consumed} {:?}", error.kind)
+            }
+        };
+        assert_eq!(shape(&one), shape(&two), "{:?}", String::from_utf8_lossy(v));
+    }
+
+    #[test]
+    fn stream_parse_equals_frame_then_parse() {
+        let small = FrameLimits {
+            max_header_bytes: 200,
+            max_body_bytes: 10,
+        };
+        let cases: &[&[u8]] = &[
+            b"",
+            b"\r",
+            b"\r\n",
+            b"\r\n\r\nX",
+            b"\r\nINVITE",
+            b"\rINVITE sip:a@b SIP/2.0\r\nl: 0\r\n\r\n",
+            b"INVITE sip:a@b SIP/2.0\r\nl: 0\r\n\r\nNEXT",
+            b"INVITE sip:a@b SIP/2.0\r\nl: 3\r\n\r\nab",
+            b"INVITE sip:a@b SIP/2.0\r\nl:\r\n 3\r\n\r\nabc",
+            b"INVITE sip:a@b SIP/2.0\r\nX: \xff\r\nl: 1\r\n\r\nabc",
+            b"INVITE sip:a@b SIP/2.0\r\nX: a\nY: b\r\nl: 1\r\n\r\nabc",
+            b"INVITE <sip:a@b> SIP/2.0\r\nl: 1\r\n\r\nabc",
+            b"INVITE <sip:a@b> SIP/2.0\r\nl: 1\r\n",
+            b"INVITE sip:a@b SIP/2.0\r\nl: 1\r\nl: 1\r\n\r\nabc",
+            b"INVITE sip:a@b SIP/2.0\r\nl: -1\r\n\r\nabc",
+            b"INVITE sip:a@b SIP/2.0\r\nl: 11\r\n\r\nabc",
+            b"INVITE sip:a@b SIP/2.0\r\nX: 1\r\n\r\nabc",
+            b"SIP/2.0 200 OK\r\nl: 0\r\n\r\n",
+            b"SIP/2.0 2000 OK\r\nl: 0\r\n\r\n",
+        ];
+        for v in cases {
+            assert_same_outcome(v, &FrameLimits::default());
+            assert_same_outcome(v, &small);
+        }
+        // At and around the header cap.
+        let m = b"MESSAGE sip:a@b SIP/2.0\r\nl: 0\r\n\r\n";
+        for cap in 30..40 {
+            let lim = FrameLimits {
+                max_header_bytes: cap,
+                max_body_bytes: 0,
+            };
+            for n in 0..=m.len() {
+                assert_same_outcome(&m[..n], &lim);
+            }
+        }
+        let u = parse_stream(F1, &FrameLimits::default()).unwrap().unwrap();
+        assert_eq!(u.frame.consumed, F1.len());
+        assert_eq!(u.message.unwrap(), parse_datagram(F1).unwrap());
+    }
+
     /// Every truncation and many single-byte corruptions of real messages:
     /// no panic, and whatever parses round-trips through the encoder.
     #[test]
@@ -1138,7 +1377,7 @@ Contact: <sip:c@h>, *\r\nl: 3\r\n\r\nabc";
                 }
             }
             for v in &variants {
-                let _ = frame(v, &limits);
+                assert_same_outcome(v, &limits);
                 let _ = SipMessage::parse_head(v);
                 if let Ok(m) = parse_datagram(v) {
                     let h = m.headers();

@@ -2,8 +2,9 @@
 //!
 //! Entry points (all pure, total functions of their input, fuzzable):
 //! - UDP: [`parse_datagram`] on one datagram.
-//! - TCP/TLS: [`framer::frame`] on the connection's buffer, then
-//!   [`SipMessage::parse`] on the `consumed` bytes of each message frame.
+//! - TCP/TLS: [`parse_stream`] on the connection's buffer (frames and
+//!   parses in one pass), or [`framer::frame`] then [`SipMessage::parse`]
+//!   on the `consumed` bytes of each message frame (same results).
 //! - Building and encoding: [`SipRequest::new`], [`SipResponse::for_request`],
 //!   `encode` / `to_bytes`.
 //! - Server-side checks: [`validate::validate_request`],
@@ -26,7 +27,8 @@ pub use error::{SipError, SipErrorKind};
 pub use framer::{Frame, FrameError, FrameErrorKind, FrameKind, FrameLimits, frame};
 pub use header::{Header, HeaderName, Headers};
 pub use message::{
-    Method, SipMessage, SipRequest, SipResponse, Version, is_response_start, parse_datagram,
+    Method, SipMessage, SipRequest, SipResponse, StreamError, StreamUnit, Version,
+    is_response_start, parse_datagram, parse_stream,
 };
 pub use typed::{CSeq, Contact, MediaType, RetryAfter, Transport, Via, Warning};
 pub use validate::{Discard, Rejection, validate_request, validate_response};
