@@ -7,7 +7,8 @@
 //! header and body size so a peer can never make us buffer without bound.
 //!
 //! Must not: parse the message (that is [`super::message`], run on the
-//! framed bytes), read sockets, or keep state between calls: `frame` is a
+//! framed bytes; its `parse_stream` applies these same rules and caps while
+//! parsing, in one pass), read sockets, or keep state between calls: `frame` is a
 //! pure function of the bytes buffered so far, in the ureq-proto and
 //! httparse style. It rescans the (capped) header block on each call, so the
 //! cost per call is bounded by `max_header_bytes`.

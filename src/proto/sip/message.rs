@@ -3,17 +3,20 @@
 //!
 //! Owns: the start line (`Request-Line`, `Status-Line`, RFC 3261 §7.1,
 //! §7.2), splitting the header block into [`Headers`] in one pass,
-//! delimiting the body by Content-Length (datagram rules of RFC 3261
-//! §18.3), the builders msrpgw uses to create messages, and the encoder.
+//! delimiting the body by Content-Length (datagram and stream rules of RFC
+//! 3261 §18.3; [`parse_stream`] applies the framer's rules and caps in the
+//! same pass), the builders msrpgw uses to create messages, and the
+//! encoder.
 //!
-//! Must not: frame streams (that is `framer`), interpret header values
-//! beyond Content-Length (typed views are lazy, in `typed`), decide how to
-//! answer a bad request (that is `validate`).
+//! Must not: interpret header values beyond Content-Length (typed views
+//! are lazy, in `typed`), decide how to answer a bad request (that is
+//! `validate`), keep state between calls.
 //!
 //! Parsing is zero-copy: method, URI text, reason phrase, header values and
 //! body borrow from the input; only a folded header value is copied (to
-//! unfold it). What a parse costs: one pass over the header block that
-//! classifies each name without allocating and validates UTF-8 per value,
+//! unfold it). What a parse costs: one UTF-8 check of the input, one pass
+//! over the header block that classifies each name without allocating
+//! (perfect hash, word-wide compare), one allocation for the header list,
 //! plus the Request-URI parse.
 //!
 //! Encoding writes the full header name for compact forms (`v` → `Via`),
