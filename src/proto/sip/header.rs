@@ -265,6 +265,23 @@ const KNOWN_WORDS: [[u64; 3]; KNOWN.len()] = {
     out
 };
 
+/// Which bytes of [`KNOWN_WORDS`] belong to the name (all ones), so the
+/// bytes after a name in the input do not take part in the comparison.
+const KNOWN_MASKS: [[u64; 3]; KNOWN.len()] = {
+    let mut out = [[0u64; 3]; KNOWN.len()];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let n = KNOWN[i].0.len();
+        let mut j = 0;
+        while j < n {
+            out[i][j / 8] |= 0xff << (8 * (j % 8));
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
 /// Bit 0x20 at each `-` of [`KNOWN_WORDS`]: the one bit that tells a `-`
 /// from a CR once both are folded with `| 0x20`.
 const KNOWN_DASHES: [[u64; 3]; KNOWN.len()] = {
@@ -322,22 +339,22 @@ pub(crate) fn classify_in(b: &[u8], start: usize, end: usize) -> Option<u8> {
     }
     let same = match b.get(start..start + 24) {
         Some(window) => {
-            let words = &KNOWN_WORDS[usize::from(i)];
-            let dashes = &KNOWN_DASHES[usize::from(i)];
-            (0..3).all(|k| {
-                let rem = n.saturating_sub(8 * k).min(8);
-                let mask = if rem == 8 {
-                    u64::MAX
-                } else {
-                    (1u64 << (8 * rem)) - 1
-                };
+            let (words, dashes, masks) = (
+                &KNOWN_WORDS[usize::from(i)],
+                &KNOWN_DASHES[usize::from(i)],
+                &KNOWN_MASKS[usize::from(i)],
+            );
+            // Branch-free over the three words: any difference sets a bit.
+            let mut diff = 0;
+            for k in 0..3 {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(&window[8 * k..8 * k + 8]);
                 let x = u64::from_le_bytes(w);
                 // CR folds onto `-` too: a `-` must have had bit 0x20 set.
-                let dash = dashes[k];
-                ((x | 0x2020_2020_2020_2020) & mask) == words[k] && x & dash == dash
-            })
+                diff |= ((x | 0x2020_2020_2020_2020) & masks[k]) ^ words[k];
+                diff |= (x & dashes[k]) ^ dashes[k];
+            }
+            diff == 0
         }
         None => {
             let lower = &KNOWN_LOWER[usize::from(i)];

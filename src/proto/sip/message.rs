@@ -791,7 +791,8 @@ impl<'a> SipResponse<'a> {
     /// A response to `req` per RFC 3261 §8.2.6.2: every Via (in order),
     /// From, To, Call-ID and CSeq copied, plus Timestamp for a 100
     /// (§8.2.6.1). Add the To tag with [`Self::set_to_tag`] (required for
-    /// a final response when the request's To had none).
+    /// a final response when the request's To had none). Record-Route and
+    /// Contact for a dialog-creating 2xx (§12.1.1) are the caller's to add.
     pub fn for_request(
         req: &SipRequest<'a>,
         status: u16,
