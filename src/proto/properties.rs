@@ -12,7 +12,95 @@
 use super::msrp::{self, ByteRange, ChunkRef, Flag, MsrpUri, Reassembler, ReassemblyLimits};
 use super::sip::addr::NameAddr;
 use super::sip::uri::Uri;
+use super::sip::{self, SipMessage, SipResponse};
 use super::{cpim, imdn, sdp};
+
+/// One UDP datagram: what parses re-encodes to bytes that parse equal;
+/// every typed view, the server-side checks and response building never
+/// panic, and a built response parses.
+pub fn sip_datagram(data: &[u8]) {
+    if let Ok(m) = sip::parse_datagram(data) {
+        sip_message_properties(&m);
+    }
+}
+
+/// A TCP/TLS byte stream: `parse_stream` and `frame` + `SipMessage::parse`
+/// agree unit by unit; every unit consumes at least one byte (no loops);
+/// what parses round-trips.
+pub fn sip_stream(data: &[u8]) {
+    let limits = sip::FrameLimits {
+        max_header_bytes: 4096,
+        max_body_bytes: 16384,
+    };
+    let mut rest = data;
+    loop {
+        let one_pass = sip::parse_stream(rest, &limits);
+        let framed = sip::frame(rest, &limits);
+        match (&one_pass, &framed) {
+            (Ok(None), Ok(None)) => return,
+            (Ok(Some(unit)), Ok(Some(f))) => {
+                assert_eq!(unit.frame, *f, "parse_stream and frame disagree");
+                if let Some(m) = &unit.message {
+                    let bytes = rest.get(..f.consumed).unwrap_or_default();
+                    assert_eq!(SipMessage::parse(bytes).as_ref(), Ok(m));
+                    sip_message_properties(m);
+                }
+            }
+            (Err(sip::StreamError::Frame(a)), Err(b)) => {
+                assert_eq!(a, b, "parse_stream and frame disagree");
+                return;
+            }
+            (Err(sip::StreamError::Message { consumed, .. }), Ok(Some(f))) => {
+                assert_eq!(*consumed, f.consumed, "parse_stream and frame disagree");
+                let bytes = rest.get(..f.consumed).unwrap_or_default();
+                assert!(SipMessage::parse(bytes).is_err());
+            }
+            _ => panic!("parse_stream {one_pass:?} but frame {framed:?}"),
+        }
+        let consumed = match (&one_pass, &framed) {
+            (_, Ok(Some(f))) => f.consumed,
+            _ => return,
+        };
+        assert!(consumed > 0, "a unit consumed nothing");
+        rest = rest.get(consumed..).unwrap_or_default();
+    }
+}
+
+fn sip_message_properties(m: &SipMessage<'_>) {
+    let h = m.headers();
+    let _ = (h.vias().count(), h.top_via(), h.from_addr(), h.to_addr());
+    let _ = (h.call_id(), h.cseq(), h.max_forwards(), h.content_type());
+    let _ = (
+        h.content_length(),
+        h.expires(),
+        h.retry_after(),
+        h.warnings(),
+    );
+    let _ = (
+        h.contact(),
+        h.route(),
+        h.record_route(),
+        h.p_asserted_identity(),
+    );
+    let _ = h.require();
+    match m {
+        SipMessage::Request(req) => {
+            let _ = sip::validate_request(req, &["100rel"]);
+            let mut resp = SipResponse::for_request(req, 400, "Bad Request");
+            let _ = resp.set_to_tag("x1");
+            let bytes = resp.to_bytes();
+            assert!(sip::parse_datagram(&bytes).is_ok(), "built response parses");
+        }
+        SipMessage::Response(resp) => {
+            let _ = sip::validate_response(resp);
+        }
+    }
+    let bytes = m.to_bytes();
+    assert_eq!(sip::parse_datagram(&bytes).as_ref(), Ok(m));
+    let mut framed = Vec::new();
+    m.encode(&mut framed);
+    assert_eq!(SipMessage::parse(&framed).as_ref(), Ok(m));
+}
 
 /// SIP, SIPS, tel and other URIs: what parses prints back to text that
 /// parses to the same value; equivalence is reflexive.

@@ -236,6 +236,8 @@ field_mutation_tests! {
 }
 
 mutation_tests! {
+    mutation_sip_datagram => properties::sip_datagram,
+    mutation_sip_stream => properties::sip_stream,
     mutation_sip_uri => properties::sip_uri,
     mutation_sip_name_addr => properties::sip_name_addr,
     mutation_sdp => properties::sdp,

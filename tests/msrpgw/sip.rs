@@ -542,7 +542,7 @@ fn torture_ncl() {
     );
     let fe = frame(&b, &FrameLimits::default()).unwrap_err();
     assert_eq!(fe.kind, FrameErrorKind::BadContentLength);
-    assert_eq!(&b[fe.offset..fe.offset + 5], b" -999");
+    assert!(b[fe.offset..].starts_with(b"-999"), "offset points at the value");
 }
 
 #[test]

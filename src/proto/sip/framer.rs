@@ -179,6 +179,8 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
     let mut in_cl = false;
     let mut cl_count = 0usize;
     let mut cl_range = (0, 0);
+    // Where the first repeated Content-Length header starts (reported).
+    let mut cl_repeat_at = 0;
     let mut head_len = None;
     for lf in LfIter::new(head) {
         if lf == 0 || head[lf - 1] != b'\r' {
@@ -203,6 +205,9 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
         {
             in_cl = true;
             cl_count += 1;
+            if cl_count == 2 {
+                cl_repeat_at = line;
+            }
             cl_range = (line + v, line + v);
             continue;
         }
@@ -225,12 +230,12 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
     if cl_count > 1 {
         return Err(FrameError::new(
             FrameErrorKind::MultipleContentLength,
-            cl_range.0,
+            cl_repeat_at,
         ));
     }
     let value = buf.get(cl_range.0..cl_range.1).unwrap_or_default();
-    let body_len =
-        parse_length(value, limits.max_body_bytes).map_err(|k| FrameError::new(k, cl_range.0))?;
+    let body_len = parse_length(value, limits.max_body_bytes)
+        .map_err(|(k, at)| FrameError::new(k, cl_range.0 + at))?;
     let total = head_len + body_len;
     if buf.len() < total {
         return Ok(None);
@@ -257,14 +262,16 @@ fn content_length_value(line: &[u8]) -> Option<usize> {
     (line.get(i) == Some(&b':')).then_some(i + 1)
 }
 
-/// RFC 3261 §20.14 `1*DIGIT`, surrounded by LWS, capped at `max`.
-fn parse_length(v: &[u8], max: usize) -> Result<usize, FrameErrorKind> {
+/// RFC 3261 §20.14 `1*DIGIT`, surrounded by LWS, capped at `max`. The
+/// error carries the offset of the value's first non-LWS octet in `v`, the
+/// position [`super::message::parse_stream`] reports for the same problem.
+fn parse_length(v: &[u8], max: usize) -> Result<usize, (FrameErrorKind, usize)> {
     let lws = |c: &u8| matches!(c, b' ' | b'\t' | b'\r' | b'\n');
     let start = v.iter().position(|c| !lws(c)).unwrap_or(v.len());
     let end = v.iter().rposition(|c| !lws(c)).map_or(start, |e| e + 1);
     let digits = &v[start..end];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(FrameErrorKind::BadContentLength);
+        return Err((FrameErrorKind::BadContentLength, start));
     }
     let mut n: usize = 0;
     for &d in digits {
@@ -273,7 +280,7 @@ fn parse_length(v: &[u8], max: usize) -> Result<usize, FrameErrorKind> {
             .and_then(|n| n.checked_add(usize::from(d - b'0')))
         {
             Some(n) if n <= max => n,
-            _ => return Err(FrameErrorKind::BodyTooLarge),
+            _ => return Err((FrameErrorKind::BodyTooLarge, start)),
         };
     }
     Ok(n)
@@ -401,7 +408,7 @@ Content-Length: 5\r\n\r\nhello";
         assert_eq!(miss.status_code(), 400);
         let neg = e(b"INVITE sip:a SIP/2.0\r\nContent-Length: -999\r\n\r\n");
         assert_eq!(neg.kind, FrameErrorKind::BadContentLength);
-        assert_eq!(neg.offset, 37);
+        assert_eq!(neg.offset, 38);
         assert_eq!(
             e(b"INVITE sip:a SIP/2.0\r\nl: 1x\r\n\r\n").kind,
             FrameErrorKind::BadContentLength

@@ -468,6 +468,9 @@ impl<'a> Rest<'a> {
         // The first Content-Length value and its offset, and how many.
         let mut content_length: Option<(&'a str, usize)> = None;
         let mut cl_count = 0u32;
+        // Where the first repeated Content-Length header starts: the
+        // offset reported for MultipleContentLength (the framer agrees).
+        let mut cl_repeat_at = 0usize;
         let body_start = loop {
             let h = match next_header(b, pos)? {
                 Step::Header(h) => h,
@@ -499,6 +502,8 @@ impl<'a> Rest<'a> {
                 if cl_count == 1 {
                     // A folded value is copied; digits never need the fold.
                     content_length = Some((trim_lws(raw), h.value_start));
+                } else if cl_count == 2 {
+                    cl_repeat_at = h.name_start;
                 }
             }
             match value {
@@ -517,7 +522,8 @@ impl<'a> Rest<'a> {
             (BodyRule::Rest, _) | (BodyRule::Datagram, None) => rest.len(),
             (BodyRule::Datagram, Some((v, at))) => {
                 if cl_count > 1 {
-                    return Err(SipError::new(SipErrorKind::MultipleContentLength, at).into());
+                    let e = SipError::new(SipErrorKind::MultipleContentLength, cl_repeat_at);
+                    return Err(e.into());
                 }
                 let n = content_length_value(v, at)?;
                 if n > rest.len() {
@@ -539,6 +545,7 @@ impl<'a> Rest<'a> {
                     None
                 };
                 if let Some(k) = kind {
+                    let at = if cl_count > 1 { cl_repeat_at } else { at };
                     return Err(Fail::Frame(FrameError::new(k, at)));
                 }
                 match parse_decimal(v, limits.max_body_bytes as u64) {
@@ -1110,7 +1117,7 @@ Watson, come here.";
         assert_eq!(err(&h("X: a\r\n")), (Unterminated, 31));
         assert_eq!(
             err(&h("l: 5\r\nl: 5\r\n\r\nhello")),
-            (MultipleContentLength, 28)
+            (MultipleContentLength, 31)
         );
         assert_eq!(err(&h("l: -1\r\n\r\n")), (BadContentLength, 28));
         assert_eq!(err(&h("l: 1 2\r\n\r\n12")), (BadContentLength, 28));
