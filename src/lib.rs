@@ -20,4 +20,6 @@
 
 #![forbid(unsafe_code)]
 
+pub mod event;
 pub mod proto;
+pub mod sip;

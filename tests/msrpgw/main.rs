@@ -8,3 +8,4 @@ mod cpim;
 mod msrp;
 mod sdp;
 mod sip;
+mod sip_transport;

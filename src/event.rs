@@ -1,0 +1,144 @@
+//! Every message that crosses threads toward the session-table thread: the
+//! data flow of the daemon in one file.
+//!
+//! Owns: the `Event` enum (the table's one inbox) and the small value types
+//! that name where SIP traffic came from or goes to.
+//!
+//! Must not: carry behaviour. Threads produce these values; only the
+//! session-table thread consumes them.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::proto::sip::SipMessage;
+
+/// The transport a SIP message travels on (RFC 3261 §18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SipTransportKind {
+    Udp,
+    Tcp,
+    Tls,
+}
+
+impl SipTransportKind {
+    /// Reliable transports need no retransmission (RFC 3261 §17.1.1.2).
+    pub const fn is_reliable(self) -> bool {
+        !matches!(self, SipTransportKind::Udp)
+    }
+
+    /// The Via transport token (RFC 3261 §20.42).
+    pub const fn via_token(self) -> &'static str {
+        match self {
+            SipTransportKind::Udp => "UDP",
+            SipTransportKind::Tcp => "TCP",
+            SipTransportKind::Tls => "TLS",
+        }
+    }
+
+    /// The `transport=` URI parameter value (RFC 3261 §19.1.1).
+    pub const fn uri_param(self) -> &'static str {
+        match self {
+            SipTransportKind::Udp => "udp",
+            SipTransportKind::Tcp => "tcp",
+            SipTransportKind::Tls => "tls",
+        }
+    }
+}
+
+impl fmt::Display for SipTransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.uri_param())
+    }
+}
+
+/// One TCP or TLS connection, numbered by the transport for its lifetime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+impl fmt::Display for ConnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+/// Where a SIP message came from, or where one goes.
+///
+/// For a received message: the transport, the sender's address, the
+/// connection it arrived on (stream transports) and the local address it
+/// arrived at. Responses reuse all of it (RFC 3261 §18.2.2: over the same
+/// connection; over UDP from the socket the request arrived on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SipPeer {
+    pub kind: SipTransportKind,
+    pub addr: SocketAddr,
+    /// The connection to use first (stream transports); `None` makes the
+    /// transport reuse any open connection to `addr` or open a new one.
+    pub conn: Option<ConnId>,
+    /// The local address the message arrived at (UDP: the socket to send
+    /// from); `None` lets the transport choose.
+    pub local: Option<SocketAddr>,
+}
+
+impl SipPeer {
+    /// A destination reached by a fresh choice of socket or connection.
+    pub const fn to(kind: SipTransportKind, addr: SocketAddr) -> SipPeer {
+        SipPeer {
+            kind,
+            addr,
+            conn: None,
+            local: None,
+        }
+    }
+}
+
+impl fmt::Display for SipPeer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.addr)?;
+        if let Some(c) = self.conn {
+            write!(f, " ({c})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the SIP transport threads report.
+#[derive(Debug)]
+pub enum SipEvent {
+    /// A message that parsed.
+    Received {
+        message: SipMessage<'static>,
+        from: SipPeer,
+    },
+    /// Bytes that did not make a valid message. `status` and `reason` are
+    /// the answer the problem calls for (400 with the problem named, 505,
+    /// 513, ...), `offset` where it was found; `head` is what could be read
+    /// of the headers (enough to address that answer), `None` when nothing
+    /// answerable was found (responses are never answered).
+    Malformed {
+        status: u16,
+        reason: &'static str,
+        offset: usize,
+        head: Option<SipMessage<'static>>,
+        from: SipPeer,
+    },
+    /// A TCP/TLS connection ended (peer closed, error, framing lost, idle).
+    ConnectionClosed {
+        conn: ConnId,
+        peer: SocketAddr,
+        reason: String,
+    },
+    /// Bytes handed to the transport could not be sent to `to`.
+    SendFailed { to: SipPeer, reason: String },
+}
+
+/// The session-table thread's inbox.
+#[derive(Debug)]
+pub enum Event {
+    Sip(SipEvent),
+}
+
+impl From<SipEvent> for Event {
+    fn from(e: SipEvent) -> Self {
+        Event::Sip(e)
+    }
+}

@@ -1,0 +1,9 @@
+//! The SIP side of msrpgw: transports (threads that own sockets) and the
+//! protocol layers above the codec.
+//!
+//! Owns: `transport` (threads; UDP/TCP/TLS sockets, connection registry).
+//!
+//! Must not: parse or encode by hand (that is `crate::proto::sip`), or own
+//! session state (that is the session-table thread's).
+
+pub mod transport;
