@@ -6,4 +6,5 @@
 //! Must not: parse or encode by hand (that is `crate::proto::sip`), or own
 //! session state (that is the session-table thread's).
 
+pub mod dialog;
 pub mod transport;
