@@ -21,5 +21,6 @@
 #![forbid(unsafe_code)]
 
 pub mod event;
+pub mod ids;
 pub mod proto;
 pub mod sip;
