@@ -1060,7 +1060,12 @@ fn write_header(out: &mut Vec<u8>, h: &Header<'_>, block: Block) {
         out.extend(h_param_bytes(&p.name));
         if let Some(v) = &p.value {
             out.push(b'=');
-            out.extend(v.bytes().filter(|&c| c >= 0x20 && c != 0x7f));
+            // HTAB stays: the parser tolerates it inside quoted values,
+            // so dropping it would break parse(encode(m)) == m.
+            out.extend(
+                v.bytes()
+                    .filter(|&c| (c >= 0x20 || c == b'\t') && c != 0x7f),
+            );
         }
     }
     out.push(b' ');

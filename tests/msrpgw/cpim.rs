@@ -439,3 +439,14 @@ fn cpim_built_im_and_imdn_round_trip() {
     assert_eq!(got.content_type(), Some(imdn::CONTENT_TYPE));
     assert_eq!(imdn::parse(&got.body).unwrap(), n);
 }
+
+/// Fuzzer find: a quoted parameter value with a run of HTABs.
+#[test]
+fn cpim_regression_tabs_in_quoted_param_round_trip() {
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/regressions/cpim-fold-in-quoted-param.bin"),
+    )
+    .expect("regression input");
+    msrpgw::proto::properties::cpim(&data);
+}
