@@ -10,4 +10,5 @@
 
 pub mod dialog;
 pub mod screen;
+pub mod target;
 pub mod transport;
