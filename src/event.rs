@@ -135,6 +135,11 @@ pub enum SipEvent {
 #[derive(Debug)]
 pub enum Event {
     Sip(SipEvent),
+    /// A name lookup asked of the resolver threads finished.
+    Resolved {
+        token: u64,
+        result: Result<Vec<SocketAddr>, String>,
+    },
 }
 
 impl From<SipEvent> for Event {

@@ -23,4 +23,5 @@
 pub mod event;
 pub mod ids;
 pub mod proto;
+pub mod resolver;
 pub mod sip;
