@@ -10,9 +10,11 @@
 #         READY udp 127.0.0.1 <port>
 #
 #   kamailio_run.sh msrp-relay [--auth USER:PASSWORD] [--realm REALM]
-#                   [--expires S] [--timeout S] [--debug N] [--keep]
+#                   [--expires MAX_S] [--min-expires MIN_S] [--timeout S]
+#                   [--debug N] [--keep]
 #       RFC 4976 MSRP relay (Kamailio msrp module) over TCP. With --auth, AUTH
-#       needs Digest credentials (401 first); without, any AUTH gets 200. Prints
+#       needs Digest credentials (401 first); without, any AUTH gets 200.
+#       AUTH Expires must lie in [MIN_S, MAX_S] (default 10, 600) else 423. Prints
 #         READY tcp 127.0.0.1 <port> msrp://127.0.0.1:<port>;tcp
 #
 # Then it stays until SIGTERM/SIGINT (prints "EXIT reason=signal"), until
@@ -27,12 +29,12 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 role=${1:-}
 [ $# -gt 0 ] && shift
-usage() { sed -n '2,25p' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set -e/p' "$0" | sed -n 's/^# \{0,1\}//p' >&2; exit 2; }
 case "$role" in proxy | msrp-relay) ;; *) usage ;; esac
 
 timeout=30 debug=2 keep=0
 gateway='' gw_transport=udp fr_timer=8000
-auth='' realm=msrpgw-test expires=600
+auth='' realm=msrpgw-test expires=600 min_expires=10
 while [ $# -gt 0 ]; do
     case "$1" in
         --gateway) gateway=$2; shift 2 ;;
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
         --auth) auth=$2; shift 2 ;;
         --realm) realm=$2; shift 2 ;;
         --expires) expires=$2; shift 2 ;;
+        --min-expires) min_expires=$2; shift 2 ;;
         --timeout) timeout=$2; shift 2 ;;
         --debug) debug=$2; shift 2 ;;
         --keep) keep=1; shift ;;
@@ -117,11 +120,11 @@ render() {
         s+=(-e "s|@GW_HOST@|$gw_host|g" -e "s|@GW_PORT@|$gw_port|g" -e "s|@GW_TRANSPORT@|$gw_transport|g"
             -e "s|@FR_TIMER@|$fr_timer|g" -e "s|@FR_INV_TIMER@|$((fr_timer * 4))|g")
     else
-        local with_auth=0
-        [ -n "$auth" ] && with_auth=1
-        s+=(-e "s|@WITH_AUTH@|$with_auth|g" -e "s|@AUTH_USER@|$(esc "$auth_user")|g"
+        local auth_define=''
+        [ -n "$auth" ] && auth_define='#!define WITH_AUTH'
+        s+=(-e "s|@AUTH_DEFINE@|$auth_define|g" -e "s|@AUTH_USER@|$(esc "$auth_user")|g"
             -e "s|@AUTH_PASS@|$(esc "$auth_pass")|g" -e "s|@REALM@|$(esc "$realm")|g"
-            -e "s|@EXPIRES@|$expires|g")
+            -e "s|@EXPIRES_MAX@|$expires|g" -e "s|@EXPIRES_MIN@|$min_expires|g")
     fi
     sed "${s[@]}" "$template" >"$tmp/kamailio.cfg"
 }
