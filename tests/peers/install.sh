@@ -44,21 +44,30 @@ if "$PYTHON" -c 'import pjsua2' >/dev/null 2>&1; then
     log "python module pjsua2 already present"
 else
     t=$(now)
-    "$PYTHON" -m pip install --quiet --disable-pip-version-check "$PIP_PKG"
+    "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$PIP_PKG"
     log "pip install $PIP_PKG: $(took "$t")"
 fi
-"$PYTHON" - <<'EOF'
+pjlog=$(mktemp)
+if ! "$PYTHON" - 2>"$pjlog" <<'PY'
 import os
-# pjlib prints its start-up banner on fd 1; keep the installer's stdout clean.
+# pjlib prints its start-up banner on fd 1 and logs to the console; keep the
+# installer's output to one line (the log is shown only if this check fails).
 saved = os.dup(1)
 os.dup2(2, 1)
 import pjsua2 as pj
 ep = pj.Endpoint()
 ep.libCreate()
 version = ep.libVersion().full
-ep.libDestroy()
 os.dup2(saved, 1)
 print(f"==> peers: pjsua2 {version} loads")
-EOF
+os._exit(0)
+PY
+then
+    cat "$pjlog" >&2
+    rm -f "$pjlog"
+    echo "pjsua2 does not load" >&2
+    exit 1
+fi
+rm -f "$pjlog"
 perl -MNet::SIP -e 'print "==> peers: Net::SIP $Net::SIP::VERSION loads\n"'
 kamailio -v | head -n1 | sed 's/^/==> peers: /'
