@@ -68,6 +68,7 @@ fn message(n: usize, transport: &str) -> Vec<u8> {
 fn next_sip(rx: &Receiver<Event>) -> SipEvent {
     match rx.recv_timeout(WAIT) {
         Ok(Event::Sip(e)) => e,
+        Ok(other) => panic!("expected a SIP event, got {other:?}"),
         Err(e) => panic!("no event within {WAIT:?}: {e}"),
     }
 }
