@@ -1020,3 +1020,23 @@ fn load_warns_about_unreadable_tls_files_only_when_a_listener_needs_them() {
     let (_, w) = Config::load(&path).unwrap();
     assert!(w.is_empty(), "{}", show(&w));
 }
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for text in [
+        format!(
+            "[sip]\nlisten = {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+        format!(
+            "[sip]\nx = {}1{}\n",
+            "{a=".repeat(100_000),
+            "}".repeat(100_000)
+        ),
+    ] {
+        let (at, m) = one_error(&text);
+        assert_eq!(at.0, 2);
+        assert_eq!(m, "invalid TOML: recursion limit exceeded");
+    }
+}
