@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod event;
 pub mod ids;
 pub mod proto;

@@ -1,6 +1,7 @@
 //! The integration test binary: corpus tests for every codec, and (later)
 //! tests that start the real daemon on loopback.
 
+mod config;
 mod corpus;
 mod mutation;
 
