@@ -10,46 +10,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+pub use crate::config::Transport;
 use crate::proto::sip::SipMessage;
-
-/// The transport a SIP message travels on (RFC 3261 §18).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SipTransportKind {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-impl SipTransportKind {
-    /// Reliable transports need no retransmission (RFC 3261 §17.1.1.2).
-    pub const fn is_reliable(self) -> bool {
-        !matches!(self, SipTransportKind::Udp)
-    }
-
-    /// The Via transport token (RFC 3261 §20.42).
-    pub const fn via_token(self) -> &'static str {
-        match self {
-            SipTransportKind::Udp => "UDP",
-            SipTransportKind::Tcp => "TCP",
-            SipTransportKind::Tls => "TLS",
-        }
-    }
-
-    /// The `transport=` URI parameter value (RFC 3261 §19.1.1).
-    pub const fn uri_param(self) -> &'static str {
-        match self {
-            SipTransportKind::Udp => "udp",
-            SipTransportKind::Tcp => "tcp",
-            SipTransportKind::Tls => "tls",
-        }
-    }
-}
-
-impl fmt::Display for SipTransportKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.uri_param())
-    }
-}
 
 /// One TCP or TLS connection, numbered by the transport for its lifetime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,7 +31,7 @@ impl fmt::Display for ConnId {
 /// connection; over UDP from the socket the request arrived on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SipPeer {
-    pub kind: SipTransportKind,
+    pub kind: Transport,
     pub addr: SocketAddr,
     /// The connection to use first (stream transports); `None` makes the
     /// transport reuse any open connection to `addr` or open a new one.
@@ -81,7 +43,7 @@ pub struct SipPeer {
 
 impl SipPeer {
     /// A destination reached by a fresh choice of socket or connection.
-    pub const fn to(kind: SipTransportKind, addr: SocketAddr) -> SipPeer {
+    pub const fn to(kind: Transport, addr: SocketAddr) -> SipPeer {
         SipPeer {
             kind,
             addr,

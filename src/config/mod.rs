@@ -156,8 +156,8 @@ pub struct LogConfig {
     pub level: log::LevelFilter,
 }
 
-/// The transport of a listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The transport of a listener, and of SIP traffic (RFC 3261 §18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Transport {
     Udp,
     Tcp,
@@ -165,12 +165,27 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The config and `transport=` URI parameter spelling (RFC 3261 §19.1.1).
     pub const fn as_str(self) -> &'static str {
         match self {
             Transport::Udp => "udp",
             Transport::Tcp => "tcp",
             Transport::Tls => "tls",
         }
+    }
+
+    /// The Via transport token (RFC 3261 §20.42).
+    pub const fn via_token(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
+        }
+    }
+
+    /// Reliable transports need no retransmission (RFC 3261 §17.1.1.2).
+    pub const fn is_reliable(self) -> bool {
+        !matches!(self, Transport::Udp)
     }
 }
 

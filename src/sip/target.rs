@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use crate::event::{SipPeer, SipTransportKind};
+use crate::event::{SipPeer, Transport};
 use crate::proto::sip::uri::{Scheme, Uri};
 
 /// RFC 3261 §18.1.1: a request within 200 bytes of the path MTU (1500)
@@ -22,7 +22,7 @@ pub struct Target {
     /// Host name or IP literal (IPv6 without brackets).
     pub host: String,
     pub port: u16,
-    pub kind: SipTransportKind,
+    pub kind: Transport,
 }
 
 /// Why a URI cannot be a next hop.
@@ -57,26 +57,22 @@ impl Target {
             _ => return Err(TargetError::NotSip),
         };
         let kind = match uri.transport() {
-            Some(t) if t.eq_ignore_ascii_case("udp") && !secure => SipTransportKind::Udp,
-            Some(t) if t.eq_ignore_ascii_case("tcp") && !secure => SipTransportKind::Tcp,
+            Some(t) if t.eq_ignore_ascii_case("udp") && !secure => Transport::Udp,
+            Some(t) if t.eq_ignore_ascii_case("tcp") && !secure => Transport::Tcp,
             // sips: with transport=tcp means TLS over TCP (RFC 3261 §26.2.2).
             Some(t) if t.eq_ignore_ascii_case("tcp") || t.eq_ignore_ascii_case("tls") => {
-                SipTransportKind::Tls
+                Transport::Tls
             }
             Some(_) => return Err(TargetError::UnsupportedTransport),
-            None if secure => SipTransportKind::Tls,
-            None => SipTransportKind::Udp,
+            None if secure => Transport::Tls,
+            None => Transport::Udp,
         };
         let host = uri.maddr().unwrap_or(&uri.host);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if host.is_empty() {
             return Err(TargetError::NoHost);
         }
-        let default_port = if kind == SipTransportKind::Tls {
-            5061
-        } else {
-            5060
-        };
+        let default_port = if kind == Transport::Tls { 5061 } else { 5060 };
         Ok(Target {
             host: host.to_owned(),
             port: uri.port.unwrap_or(default_port),
@@ -88,8 +84,8 @@ impl Target {
     /// over a congestion-controlled transport, so UDP becomes TCP (to the
     /// same host and port) even when the URI named UDP.
     pub fn for_size(mut self, message_len: usize) -> Target {
-        if self.kind == SipTransportKind::Udp && message_len > UDP_SIZE_LIMIT {
-            self.kind = SipTransportKind::Tcp;
+        if self.kind == Transport::Udp && message_len > UDP_SIZE_LIMIT {
+            self.kind = Transport::Tcp;
         }
         self
     }
@@ -114,25 +110,25 @@ mod tests {
         let a = t("sip:bob@example.com").expect("target");
         assert_eq!(
             (a.host.as_str(), a.port, a.kind),
-            ("example.com", 5060, SipTransportKind::Udp)
+            ("example.com", 5060, Transport::Udp)
         );
         let b = t("sips:bob@example.com").expect("target");
-        assert_eq!((b.port, b.kind), (5061, SipTransportKind::Tls));
+        assert_eq!((b.port, b.kind), (5061, Transport::Tls));
         let c = t("sip:127.0.0.1:5070;transport=tcp").expect("target");
-        assert_eq!((c.port, c.kind), (5070, SipTransportKind::Tcp));
+        assert_eq!((c.port, c.kind), (5070, Transport::Tcp));
         let d = t("sip:[2001:db8::1]:5080;transport=UDP").expect("target");
         assert_eq!(d.host, "2001:db8::1");
         assert_eq!(
             d.literal(),
             Some(SipPeer::to(
-                SipTransportKind::Udp,
+                Transport::Udp,
                 "[2001:db8::1]:5080".parse().expect("addr")
             ))
         );
         let e = t("sip:bob@example.com;maddr=192.0.2.7;transport=tls").expect("target");
         assert_eq!(
             (e.host.as_str(), e.port, e.kind),
-            ("192.0.2.7", 5061, SipTransportKind::Tls)
+            ("192.0.2.7", 5061, Transport::Tls)
         );
         assert_eq!(
             t("sip:a@b;transport=sctp"),
@@ -145,11 +141,11 @@ mod tests {
     #[test]
     fn large_requests_move_to_tcp() {
         let a = t("sip:127.0.0.1").expect("target");
-        assert_eq!(a.clone().for_size(1300).kind, SipTransportKind::Udp);
-        assert_eq!(a.for_size(1301).kind, SipTransportKind::Tcp);
+        assert_eq!(a.clone().for_size(1300).kind, Transport::Udp);
+        assert_eq!(a.for_size(1301).kind, Transport::Tcp);
         let u = t("sip:127.0.0.1;transport=udp").expect("target");
-        assert_eq!(u.for_size(5000).kind, SipTransportKind::Tcp);
+        assert_eq!(u.for_size(5000).kind, Transport::Tcp);
         let s = t("sips:127.0.0.1").expect("target");
-        assert_eq!(s.for_size(5000).kind, SipTransportKind::Tls);
+        assert_eq!(s.for_size(5000).kind, Transport::Tls);
     }
 }

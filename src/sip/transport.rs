@@ -49,7 +49,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use log::{debug, info, warn};
 
-use crate::event::{ConnId, Event, SipEvent, SipPeer, SipTransportKind};
+use crate::config::ListenSpec;
+use crate::event::{ConnId, Event, SipEvent, SipPeer, Transport};
 use crate::proto::sip::{
     self, FrameKind, FrameLimits, SipMessage, SipRequest, SipResponse, StreamError,
 };
@@ -72,7 +73,7 @@ const STACK_TLS: usize = 256 * 1024;
 /// What the transport listens on and how it bounds its work.
 #[derive(Clone)]
 pub struct SipTransportConfig {
-    pub listen: Vec<(SipTransportKind, SocketAddr)>,
+    pub listen: Vec<ListenSpec>,
     /// Server identity for `tls:` listeners.
     pub tls_acceptor: Option<native_tls::TlsAcceptor>,
     /// Client side of outgoing TLS connections.
@@ -120,7 +121,7 @@ pub struct SipTransport {
     shared: Arc<Shared>,
     udp: Vec<Arc<UdpSocket>>,
     /// (kind, bound address) of every listener, ports resolved.
-    local: Vec<(SipTransportKind, SocketAddr)>,
+    local: Vec<(Transport, SocketAddr)>,
 }
 
 struct Shared {
@@ -140,11 +141,11 @@ struct Shared {
 struct Registry {
     conns: HashMap<ConnId, ConnEntry>,
     /// Open connection per (transport, peer address), for reuse.
-    by_peer: HashMap<(SipTransportKind, SocketAddr), ConnId>,
+    by_peer: HashMap<(Transport, SocketAddr), ConnId>,
 }
 
 struct ConnEntry {
-    kind: SipTransportKind,
+    kind: Transport,
     peer: SocketAddr,
     tx: Sender<Vec<u8>>,
     /// A clone of the socket, to wake the reader at shutdown.
@@ -187,7 +188,7 @@ impl Shared {
     /// Registers a connection; `None` when the limit is reached.
     fn register(
         &self,
-        kind: SipTransportKind,
+        kind: Transport,
         peer: SocketAddr,
         socket: Option<TcpStream>,
     ) -> Option<(ConnId, Receiver<Vec<u8>>)> {
@@ -275,16 +276,20 @@ impl SipTransport {
         let mut udp = Vec::new();
         let mut tcp = Vec::new();
         let mut local = Vec::new();
-        for &(kind, addr) in &cfg.listen {
+        for &ListenSpec {
+            transport: kind,
+            addr,
+        } in &cfg.listen
+        {
             match kind {
-                SipTransportKind::Udp => {
+                Transport::Udp => {
                     let s = UdpSocket::bind(addr).map_err(|e| bind_error(kind, addr, e))?;
                     s.set_read_timeout(Some(POLL_INTERVAL))?;
                     local.push((kind, s.local_addr()?));
                     udp.push(Arc::new(s));
                 }
-                SipTransportKind::Tcp | SipTransportKind::Tls => {
-                    if kind == SipTransportKind::Tls && cfg.tls_acceptor.is_none() {
+                Transport::Tcp | Transport::Tls => {
+                    if kind == Transport::Tls && cfg.tls_acceptor.is_none() {
                         return Err(io::Error::new(
                             io::ErrorKind::InvalidInput,
                             format!("tls:{addr}: no TLS certificate configured"),
@@ -329,12 +334,12 @@ impl SipTransport {
 
     /// Every listener as (transport, bound address), ephemeral ports
     /// resolved.
-    pub fn local_addrs(&self) -> &[(SipTransportKind, SocketAddr)] {
+    pub fn local_addrs(&self) -> &[(Transport, SocketAddr)] {
         &self.local
     }
 
     /// The first listener of `kind` (for Via and Contact).
-    pub fn local_addr(&self, kind: SipTransportKind) -> Option<SocketAddr> {
+    pub fn local_addr(&self, kind: Transport) -> Option<SocketAddr> {
         self.local.iter().find(|(k, _)| *k == kind).map(|(_, a)| *a)
     }
 
@@ -345,8 +350,8 @@ impl SipTransport {
     /// [`SipEvent::SendFailed`]).
     pub fn send(&self, to: &SipPeer, bytes: Vec<u8>) -> Result<(), SendError> {
         match to.kind {
-            SipTransportKind::Udp => self.send_udp(to, &bytes),
-            SipTransportKind::Tcp | SipTransportKind::Tls => self.send_stream(to, bytes),
+            Transport::Udp => self.send_udp(to, &bytes),
+            Transport::Tcp | Transport::Tls => self.send_stream(to, bytes),
         }
     }
 
@@ -384,7 +389,7 @@ impl SipTransport {
                 Err(TrySendError::Disconnected(_)) => Err(SendError::Closed(id)),
             };
         }
-        if to.kind == SipTransportKind::Tls && sh.tls_connector.is_none() {
+        if to.kind == Transport::Tls && sh.tls_connector.is_none() {
             return Err(SendError::NoTls);
         }
         let (id, rx) = sh
@@ -394,7 +399,7 @@ impl SipTransport {
         // once connected.
         let _ = sh.registry().conns.get(&id).map(|e| e.tx.try_send(bytes));
         let (sh2, peer) = (sh.clone(), *to);
-        let stack = if to.kind == SipTransportKind::Tls {
+        let stack = if to.kind == Transport::Tls {
             STACK_TLS
         } else {
             STACK_PLAIN
@@ -415,13 +420,13 @@ impl SipTransport {
         sh.stop.store(true, Ordering::SeqCst);
         for (kind, addr) in &self.local {
             match kind {
-                SipTransportKind::Udp => {
+                Transport::Udp => {
                     // Wakes the reader now instead of at its next timeout.
                     if let Some(s) = self.udp.iter().find(|s| s.local_addr().ok() == Some(*addr)) {
                         let _ = s.send_to(&[], wake_addr(*addr));
                     }
                 }
-                SipTransportKind::Tcp | SipTransportKind::Tls => {
+                Transport::Tcp | Transport::Tls => {
                     let _ = TcpStream::connect_timeout(&wake_addr(*addr), POLL_INTERVAL);
                 }
             }
@@ -465,7 +470,7 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
     a
 }
 
-fn bind_error(kind: SipTransportKind, addr: SocketAddr, e: io::Error) -> io::Error {
+fn bind_error(kind: Transport, addr: SocketAddr, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("cannot listen on sip {kind}:{addr}: {e}"))
 }
 
@@ -485,7 +490,7 @@ fn udp_reader(sh: Arc<Shared>, sock: Arc<UdpSocket>) {
         };
         let data = &buf[..n];
         let from = SipPeer {
-            kind: SipTransportKind::Udp,
+            kind: Transport::Udp,
             addr: src,
             conn: None,
             local,
@@ -549,7 +554,7 @@ fn is_timeout(e: &io::Error) -> bool {
 
 fn acceptor_loop(
     sh: Arc<Shared>,
-    kind: SipTransportKind,
+    kind: Transport,
     listener: TcpListener,
     tls: Option<native_tls::TlsAcceptor>,
 ) {
@@ -580,7 +585,7 @@ fn acceptor_loop(
         debug!("sip {kind} {peer} {id}: accepted");
         let sh2 = sh.clone();
         let started = match (&tls, kind) {
-            (Some(acc), SipTransportKind::Tls) => {
+            (Some(acc), Transport::Tls) => {
                 let acc = acc.clone();
                 sh.spawn(format!("sip-tls-{}", id.0), STACK_TLS, move || {
                     let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
@@ -632,7 +637,7 @@ fn start_plain(
     let sh2 = sh.clone();
     sh.spawn(format!("sip-tcp-rd-{}", id.0), STACK_PLAIN, move || {
         let _ = stream.set_read_timeout(Some(POLL_INTERVAL));
-        let mut conn = StreamReader::new(id, peer, SipTransportKind::Tcp, stream.local_addr().ok());
+        let mut conn = StreamReader::new(id, peer, Transport::Tcp, stream.local_addr().ok());
         let mut stream = stream;
         let reason = conn.run_blocking(&sh2, &mut stream);
         sh2.unregister(id, &reason);
@@ -658,7 +663,7 @@ fn outgoing(sh: Arc<Shared>, id: ConnId, peer: SipPeer, rx: Receiver<Vec<u8>>) {
     }
     debug!("sip {} {id}: connected", peer);
     match peer.kind {
-        SipTransportKind::Tls => {
+        Transport::Tls => {
             let Some(connector) = sh.tls_connector.clone() else {
                 fail_queued(&sh, id, &peer, &rx, "no TLS configuration");
                 return;
@@ -703,7 +708,7 @@ fn tls_owner(
     rx: Receiver<Vec<u8>>,
 ) {
     let local = tls.get_ref().local_addr().ok();
-    let mut conn = StreamReader::new(id, peer, SipTransportKind::Tls, local);
+    let mut conn = StreamReader::new(id, peer, Transport::Tls, local);
     let mut wait = TLS_MIN_WAIT;
     let mut tmp = vec![0u8; 16 * 1024];
     let reason = loop {
@@ -781,12 +786,7 @@ struct StreamReader {
 }
 
 impl StreamReader {
-    fn new(
-        id: ConnId,
-        peer: SocketAddr,
-        kind: SipTransportKind,
-        local: Option<SocketAddr>,
-    ) -> Self {
+    fn new(id: ConnId, peer: SocketAddr, kind: Transport, local: Option<SocketAddr>) -> Self {
         StreamReader {
             from: SipPeer {
                 kind,

@@ -8,7 +8,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, bounded};
-use msrpgw::event::{Event, SipEvent, SipPeer, SipTransportKind};
+use msrpgw::config::ListenSpec;
+use msrpgw::event::{Event, SipEvent, SipPeer, Transport};
 use msrpgw::proto::sip::{self, SipMessage, SipResponse};
 use msrpgw::sip::transport::{SipTransport, SipTransportConfig};
 
@@ -29,13 +30,16 @@ fn tls_connector() -> native_tls::TlsConnector {
         .expect("connector")
 }
 
-fn start(kinds: &[SipTransportKind]) -> (SipTransport, Receiver<Event>) {
+fn start(kinds: &[Transport]) -> (SipTransport, Receiver<Event>) {
     let (cert, key) = tls_files();
     let identity = native_tls::Identity::from_pkcs8(&cert, &key).expect("identity");
     let cfg = SipTransportConfig {
         listen: kinds
             .iter()
-            .map(|&k| (k, "127.0.0.1:0".parse().expect("addr")))
+            .map(|&transport| ListenSpec {
+                transport,
+                addr: "127.0.0.1:0".parse().expect("addr"),
+            })
             .collect(),
         tls_acceptor: Some(native_tls::TlsAcceptor::new(identity).expect("acceptor")),
         tls_connector: Some(tls_connector()),
@@ -92,13 +96,13 @@ fn ok_for(m: &SipMessage<'_>) -> Vec<u8> {
 
 #[test]
 fn udp_request_in_response_out() {
-    let (t, rx) = start(&[SipTransportKind::Udp]);
-    let gw = t.local_addr(SipTransportKind::Udp).expect("udp listener");
+    let (t, rx) = start(&[Transport::Udp]);
+    let gw = t.local_addr(Transport::Udp).expect("udp listener");
     let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
     client.set_read_timeout(Some(WAIT)).expect("timeout");
     client.send_to(&message(1, "UDP"), gw).expect("send");
     let (m, from) = next_received(&rx);
-    assert_eq!(from.kind, SipTransportKind::Udp);
+    assert_eq!(from.kind, Transport::Udp);
     assert_eq!(from.addr, client.local_addr().expect("addr"));
     assert_eq!(from.local, Some(gw));
     assert_eq!(m.body(), b"hello 1");
@@ -116,8 +120,8 @@ fn udp_request_in_response_out() {
 
 #[test]
 fn udp_malformed_is_reported_with_its_answer_and_reader_survives() {
-    let (t, rx) = start(&[SipTransportKind::Udp]);
-    let gw = t.local_addr(SipTransportKind::Udp).expect("udp listener");
+    let (t, rx) = start(&[Transport::Udp]);
+    let gw = t.local_addr(Transport::Udp).expect("udp listener");
     let client = UdpSocket::bind("127.0.0.1:0").expect("bind");
     // Content-Length beyond the datagram (RFC 4475 clerr): 400, and the
     // head is kept so the answer can be addressed.
@@ -152,8 +156,8 @@ Content-Length: 9999\r\n\r\nshort";
 
 #[test]
 fn tcp_framing_across_reads_keepalive_and_response_on_same_connection() {
-    let (t, rx) = start(&[SipTransportKind::Tcp]);
-    let gw = t.local_addr(SipTransportKind::Tcp).expect("tcp listener");
+    let (t, rx) = start(&[Transport::Tcp]);
+    let gw = t.local_addr(Transport::Tcp).expect("tcp listener");
     let mut c = TcpStream::connect(gw).expect("connect");
     c.set_read_timeout(Some(WAIT)).expect("timeout");
     // Two messages and a ping, written in awkward pieces.
@@ -204,8 +208,8 @@ fn read_n(s: &mut impl Read, n: usize) -> Vec<SipMessage<'static>> {
 
 #[test]
 fn tcp_framing_error_closes_the_connection() {
-    let (t, rx) = start(&[SipTransportKind::Tcp]);
-    let gw = t.local_addr(SipTransportKind::Tcp).expect("tcp listener");
+    let (t, rx) = start(&[Transport::Tcp]);
+    let gw = t.local_addr(Transport::Tcp).expect("tcp listener");
     let mut c = TcpStream::connect(gw).expect("connect");
     c.set_read_timeout(Some(WAIT)).expect("timeout");
     c.write_all(b"MESSAGE sip:b@c SIP/2.0\r\nContent-Length: -5\r\n\r\n")
@@ -225,9 +229,9 @@ fn tcp_framing_error_closes_the_connection() {
 
 #[test]
 fn outgoing_tcp_is_connected_and_reused() {
-    let (t, rx) = start(&[SipTransportKind::Tcp]);
+    let (t, rx) = start(&[Transport::Tcp]);
     let peer = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let to = SipPeer::to(SipTransportKind::Tcp, peer.local_addr().expect("addr"));
+    let to = SipPeer::to(Transport::Tcp, peer.local_addr().expect("addr"));
     t.send(&to, message(1, "TCP")).expect("queued");
     t.send(&to, message(2, "TCP")).expect("queued");
     let (mut s, _) = peer.accept().expect("gateway connects");
@@ -252,13 +256,13 @@ fn outgoing_tcp_is_connected_and_reused() {
 
 #[test]
 fn outgoing_connect_failure_reports_send_failed() {
-    let (t, rx) = start(&[SipTransportKind::Tcp]);
+    let (t, rx) = start(&[Transport::Tcp]);
     // A port with nothing listening: bind, learn it, close.
     let dead: SocketAddr = {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")
     };
-    let to = SipPeer::to(SipTransportKind::Tcp, dead);
+    let to = SipPeer::to(Transport::Tcp, dead);
     t.send(&to, message(1, "TCP")).expect("queued");
     loop {
         match next_sip(&rx) {
@@ -276,8 +280,8 @@ fn outgoing_connect_failure_reports_send_failed() {
 
 #[test]
 fn tls_in_and_out() {
-    let (t, rx) = start(&[SipTransportKind::Tls]);
-    let gw = t.local_addr(SipTransportKind::Tls).expect("tls listener");
+    let (t, rx) = start(&[Transport::Tls]);
+    let gw = t.local_addr(Transport::Tls).expect("tls listener");
     let tcp = TcpStream::connect(gw).expect("connect");
     tcp.set_read_timeout(Some(WAIT)).expect("timeout");
     let mut c = tls_connector()
@@ -285,7 +289,7 @@ fn tls_in_and_out() {
         .expect("handshake");
     c.write_all(&message(1, "TLS")).expect("write");
     let (m, from) = next_received(&rx);
-    assert_eq!(from.kind, SipTransportKind::Tls);
+    assert_eq!(from.kind, Transport::Tls);
     assert_eq!(m.body(), b"hello 1");
     t.send(&from, ok_for(&m)).expect("send");
     let resp = read_one(&mut c);
@@ -298,8 +302,8 @@ fn tls_in_and_out() {
 #[test]
 fn tls_concurrent_traffic_both_directions() {
     const N: usize = 300;
-    let (t, rx) = start(&[SipTransportKind::Tls]);
-    let gw = t.local_addr(SipTransportKind::Tls).expect("tls listener");
+    let (t, rx) = start(&[Transport::Tls]);
+    let gw = t.local_addr(Transport::Tls).expect("tls listener");
     let tcp = TcpStream::connect(gw).expect("connect");
     tcp.set_read_timeout(Some(WAIT)).expect("timeout");
     let c = tls_connector()
@@ -361,8 +365,8 @@ fn tls_concurrent_traffic_both_directions() {
 /// thread's read timeout: a timeout in the middle of a record must resume.
 #[test]
 fn tls_record_split_across_read_timeouts() {
-    let (t, rx) = start(&[SipTransportKind::Tls]);
-    let gw = t.local_addr(SipTransportKind::Tls).expect("tls listener");
+    let (t, rx) = start(&[Transport::Tls]);
+    let gw = t.local_addr(Transport::Tls).expect("tls listener");
     // A slow proxy between the TLS client and the gateway.
     let proxy = TcpListener::bind("127.0.0.1:0").expect("bind");
     let paddr = proxy.local_addr().expect("addr");
@@ -412,13 +416,9 @@ fn tls_record_split_across_read_timeouts() {
 
 #[test]
 fn shutdown_joins_with_open_connections() {
-    let (t, _rx) = start(&[
-        SipTransportKind::Udp,
-        SipTransportKind::Tcp,
-        SipTransportKind::Tls,
-    ]);
-    let tcp = TcpStream::connect(t.local_addr(SipTransportKind::Tcp).expect("tcp")).expect("c");
-    let tls = TcpStream::connect(t.local_addr(SipTransportKind::Tls).expect("tls")).expect("c");
+    let (t, _rx) = start(&[Transport::Udp, Transport::Tcp, Transport::Tls]);
+    let tcp = TcpStream::connect(t.local_addr(Transport::Tcp).expect("tcp")).expect("c");
+    let tls = TcpStream::connect(t.local_addr(Transport::Tls).expect("tls")).expect("c");
     let started = std::time::Instant::now();
     t.shutdown();
     assert!(
