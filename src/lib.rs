@@ -11,6 +11,8 @@
 //!
 //! - [`proto`]: pure codecs for SIP, SDP, MSRP and CPIM. No I/O, no clocks,
 //!   no threads; every parser is fuzzed.
+//! - [`sip`]: SIP transactions (RFC 3261 §17), a sans-I/O state machine
+//!   driven by the session-table thread with messages and `now`.
 //!
 //! Invariants the whole crate keeps (see DESIGN.md of the project):
 //! no acknowledgement before delivery; bad input is contained (no panic, no
@@ -21,3 +23,4 @@
 #![forbid(unsafe_code)]
 
 pub mod proto;
+pub mod sip;
