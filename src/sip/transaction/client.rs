@@ -202,6 +202,8 @@ impl<D: Clone> TransactionLayer<D> {
         };
         let cancel = build::cancel_for(invite);
         t.cancel = CancelState::Sent;
+        // Timer C's job is done; the guard below bounds the wait now.
+        self.timers.disarm(&mut t.timers, Slot::Timeout);
         self.timers.arm(
             &mut t.timers,
             TxRef::Client(id),
