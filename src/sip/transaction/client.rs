@@ -216,7 +216,9 @@ impl<D: Clone> TransactionLayer<D> {
     }
 
     pub(crate) fn receive_response(&mut self, resp: SipResponse<'static>, from: D, now: Instant) {
+        // The parser never yields another status; a hand-built one could.
         let found = match resp.headers.top_via() {
+            _ if !(100..=699).contains(&resp.status) => Err(TransactionError::BadStatus),
             Err(_) => Err(TransactionError::BadVia),
             Ok(via) => match (via.branch(), resp.headers.cseq()) {
                 (None, _) => Err(TransactionError::MissingBranch),

@@ -64,6 +64,13 @@ fn unkeyable_messages_are_stray_with_the_reason() {
         ["stray 200 : missing or malformed CSeq"]
     );
 
+    let mut bad_status = reply(&invite(), 200);
+    bad_status.status = 42;
+    assert_eq!(
+        h.recv(bad_status, BOB, false),
+        ["stray 42 INVITE: status code not in 100..699"]
+    );
+
     let bad_via = with_via(invite(), "garbage");
     assert_eq!(
         h.recv(bad_via, ALICE, false),
