@@ -11,6 +11,12 @@
 //!
 //! - [`proto`]: pure codecs for SIP, SDP, MSRP and CPIM. No I/O, no clocks,
 //!   no threads; every parser is fuzzed.
+//! - [`config`]: the configuration file model and its checks.
+//! - [`event`]: every message that crosses threads, one inbox enum.
+//! - [`ids`]: branches, tags, Call-IDs and MSRP ids (OS random source).
+//! - [`sip`]: SIP transports (threads), transactions (RFC 3261 §17, a
+//!   sans-I/O state machine), dialogs, request screening, next hops.
+//! - [`resolver`]: name lookups off the session-table thread.
 //!
 //! Invariants the whole crate keeps (see DESIGN.md of the project):
 //! no acknowledgement before delivery; bad input is contained (no panic, no

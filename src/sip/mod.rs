@@ -1,14 +1,20 @@
-//! The SIP side of msrpgw: transports (threads that own sockets) and the
-//! protocol layers above the codec.
+//! The SIP side of msrpgw above the codec: the threads that own SIP
+//! sockets and the protocol state msrpgw keeps per exchange.
 //!
-//! Owns: `transport` (threads; UDP/TCP/TLS sockets, connection registry),
-//! `dialog` (pure RFC 3261 §12 dialog state), `screen` (pure: what the SIP
-//! layer answers by itself).
+//! Owns:
+//! - [`transport`]: threads; UDP/TCP/TLS sockets, the connection registry;
+//! - [`transaction`]: the RFC 3261 §17 transaction layer, a pure state
+//!   machine the session-table thread drives with parsed messages and the
+//!   current time;
+//! - [`dialog`]: pure RFC 3261 §12 dialog state;
+//! - [`screen`]: pure; what the SIP layer answers by itself;
+//! - [`target`]: pure; next hops from URIs and the §18.1.1 size rule.
 //!
-//! Must not: parse or encode by hand (that is `crate::proto::sip`), or own
-//! session state (that is the session-table thread's).
+//! Must not: parse or encode bytes by hand (that is [`crate::proto::sip`]),
+//! or own session state (that is the session-table thread's).
 
 pub mod dialog;
 pub mod screen;
 pub mod target;
+pub mod transaction;
 pub mod transport;
