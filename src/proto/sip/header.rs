@@ -491,7 +491,7 @@ pub(crate) fn clean_value<'a>(v: Cow<'a, str>) -> Cow<'a, str> {
 /// The header fields of a message, in wire order.
 #[derive(Debug, Clone, Default)]
 pub struct Headers<'a> {
-    list: Vec<Header<'a>>,
+    pub(super) list: Vec<Header<'a>>,
 }
 
 impl<'a> Headers<'a> {

@@ -662,6 +662,46 @@ impl<'a> Headers<'a> {
             .unwrap_or(Err(err(SipErrorKind::MissingVia, 0)))
     }
 
+    /// RFC 3261 §18.2.1 and RFC 3581 §4: the server records where a
+    /// request really came from in its top Via, so responses find the way
+    /// back: `received=<ip>` when the sent-by host differs from `ip` (or
+    /// `rport` was asked for), and `rport=<port>` when the Via carries an
+    /// empty `rport`. Returns whether the Via changed; a missing or
+    /// malformed top Via is left alone (validation reports it).
+    pub fn stamp_top_via(&mut self, ip: &str, port: u16) -> bool {
+        let Some(idx) = self.list.iter().position(|h| h.name == HeaderName::Via) else {
+            return false;
+        };
+        let value = self.list[idx].value.clone();
+        let mut pieces = crate::proto::lex::split_unquoted(&value, b',');
+        let Some((_, first)) = pieces.next() else {
+            return false;
+        };
+        let Ok(mut via) = Via::parse(crate::proto::lex::trim_lws(first)) else {
+            return false;
+        };
+        let wants_rport = via.rport() == Some(None);
+        let host = via.host.trim_start_matches('[').trim_end_matches(']');
+        if host == ip && !wants_rport {
+            return false;
+        }
+        via.params.retain(|p| {
+            !p.name.eq_ignore_ascii_case("received")
+                && !(wants_rport && p.name.eq_ignore_ascii_case("rport"))
+        });
+        via.params
+            .push(Param::new("received", Some(Cow::Owned(ip.to_owned()))));
+        if wants_rport {
+            via.params
+                .push(Param::new("rport", Some(Cow::Owned(port.to_string()))));
+        }
+        let rest = value.get(first.len()..).unwrap_or_default();
+        let stamped = format!("{via}{rest}");
+        self.list[idx].value = Cow::Owned(stamped);
+        self.list[idx].offset = 0;
+        true
+    }
+
     /// How many Via values there are (counting comma-separated ones).
     pub fn via_count(&self) -> usize {
         self.values(&HeaderName::Via).count()
@@ -1018,5 +1058,38 @@ mod tests {
         assert!(has_empty_param("<sip:a@b>;tag=1;"));
         assert!(!has_empty_param("\"a;;b\" <sip:a@b;;x>;tag=1"));
         assert!(!has_empty_param("sip:a@b;tag=1"));
+    }
+
+    fn via_headers(v: &str) -> Headers<'static> {
+        let mut h = Headers::new();
+        h.push(HeaderName::Via, v.to_owned());
+        h
+    }
+
+    #[test]
+    fn stamp_top_via_rfc3581() {
+        // RFC 3581 §4 example: rport asked for, received and rport filled.
+        let mut h = via_headers("SIP/2.0/UDP 10.1.1.1:4540;rport;branch=z9hG4bKkjshdyff");
+        assert!(h.stamp_top_via("192.0.2.1", 9988));
+        let v = h.top_via().expect("via");
+        assert_eq!(v.received(), Some("192.0.2.1"));
+        assert_eq!(v.rport(), Some(Some(9988)));
+        assert_eq!(v.branch(), Some("z9hG4bKkjshdyff"));
+        // RFC 3261 §18.2.1: sent-by differs, no rport: received only.
+        let mut h = via_headers("SIP/2.0/UDP host.example.com;branch=z9hG4bK1, SIP/2.0/UDP p");
+        assert!(h.stamp_top_via("192.0.2.7", 5060));
+        assert_eq!(h.top_via().expect("via").received(), Some("192.0.2.7"));
+        assert_eq!(h.top_via().expect("via").rport(), None);
+        assert_eq!(h.via_count(), 2, "the other Via values stay");
+        // Same address, no rport: nothing to add.
+        let mut h = via_headers("SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bK1");
+        assert!(!h.stamp_top_via("192.0.2.7", 5060));
+        // IPv6 sent-by in brackets equals the bare address.
+        let mut h = via_headers("SIP/2.0/UDP [2001:db8::9];branch=z9hG4bK1");
+        assert!(!h.stamp_top_via("2001:db8::9", 5060));
+        // Malformed or absent Via: untouched.
+        let mut h = via_headers("garbage");
+        assert!(!h.stamp_top_via("192.0.2.7", 5060));
+        assert!(!Headers::new().stamp_top_via("192.0.2.7", 5060));
     }
 }
