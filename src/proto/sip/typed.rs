@@ -685,10 +685,12 @@ impl<'a> Headers<'a> {
         if host == ip && !wants_rport {
             return false;
         }
-        via.params.retain(|p| {
-            !p.name.eq_ignore_ascii_case("received")
-                && !(wants_rport && p.name.eq_ignore_ascii_case("rport"))
-        });
+        // Old values are replaced, not repeated.
+        let stale = |name: &str| {
+            name.eq_ignore_ascii_case("received")
+                || (wants_rport && name.eq_ignore_ascii_case("rport"))
+        };
+        via.params.retain(|p| !stale(&p.name));
         via.params
             .push(Param::new("received", Some(Cow::Owned(ip.to_owned()))));
         if wants_rport {
