@@ -15,6 +15,7 @@
 
 pub mod dialog;
 pub mod screen;
+pub mod stack;
 pub mod target;
 pub mod transaction;
 pub mod transport;

@@ -120,8 +120,8 @@ impl std::fmt::Display for SendError {
 pub struct SipTransport {
     shared: Arc<Shared>,
     udp: Vec<Arc<UdpSocket>>,
-    /// (kind, bound address) of every listener, ports resolved.
-    local: Vec<(Transport, SocketAddr)>,
+    /// Every listener with its bound address (ephemeral ports resolved).
+    local: Vec<ListenSpec>,
 }
 
 struct Shared {
@@ -253,6 +253,49 @@ impl Shared {
     }
 }
 
+/// What can be read of a malformed request's head, enough to address an
+/// answer (Via, From, To, Call-ID, CSeq). When the request line itself is
+/// what is broken (RFC 4475 ltgtruri, lwsruri, lwsstart, trws), the
+/// headers are read under a stand-in request line: the answer copies
+/// headers only. `None` for responses (never answered, RFC 3261 §18.1.2)
+/// and heads that cannot be read at all.
+fn answerable_head(bytes: &[u8]) -> Option<SipRequest<'static>> {
+    if sip::is_response_start(bytes) {
+        return None;
+    }
+    let read = |b: &[u8]| match SipMessage::parse_head(b) {
+        Ok(SipMessage::Request(r)) => Some(r.into_owned()),
+        _ => None,
+    };
+    if let Some(r) = read(bytes) {
+        return Some(r);
+    }
+    // A datagram may end without the empty line (RFC 4475 baddn), and the
+    // request line may be what is broken: try both repairs.
+    let line_end = bytes.iter().position(|&b| b == b'\n')?;
+    let mut patched = b"OPTIONS sip:invalid SIP/2.0\r\n".to_vec();
+    patched.extend_from_slice(bytes.get(line_end + 1..)?);
+    let mut terminated = bytes.to_vec();
+    terminated.extend_from_slice(b"\r\n\r\n");
+    let mut both = patched.clone();
+    both.extend_from_slice(b"\r\n\r\n");
+    read(&patched)
+        .or_else(|| read(&terminated))
+        .or_else(|| read(&both))
+}
+
+/// The answer to a request whose framing is lost, built from what can be
+/// read of its head; `None` for responses, ACKs and unreadable heads.
+fn stateless_answer(bytes: &[u8], status: u16, reason: &str) -> Option<Vec<u8>> {
+    let req = answerable_head(bytes)?;
+    if req.method == sip::Method::Ack {
+        return None;
+    }
+    let mut resp = SipResponse::for_request(&req, status, reason.to_owned());
+    resp.set_to_tag(&crate::ids::random_token(10));
+    Some(resp.to_bytes())
+}
+
 /// `503 Service Unavailable` with `Retry-After` for a request that could
 /// not be queued; none for ACK (it has no response).
 fn overload_response(req: &SipRequest<'_>) -> Option<Vec<u8>> {
@@ -285,7 +328,10 @@ impl SipTransport {
                 Transport::Udp => {
                     let s = UdpSocket::bind(addr).map_err(|e| bind_error(kind, addr, e))?;
                     s.set_read_timeout(Some(POLL_INTERVAL))?;
-                    local.push((kind, s.local_addr()?));
+                    local.push(ListenSpec {
+                        transport: kind,
+                        addr: s.local_addr()?,
+                    });
                     udp.push(Arc::new(s));
                 }
                 Transport::Tcp | Transport::Tls => {
@@ -296,7 +342,10 @@ impl SipTransport {
                         ));
                     }
                     let l = TcpListener::bind(addr).map_err(|e| bind_error(kind, addr, e))?;
-                    local.push((kind, l.local_addr()?));
+                    local.push(ListenSpec {
+                        transport: kind,
+                        addr: l.local_addr()?,
+                    });
                     tcp.push((kind, l));
                 }
             }
@@ -326,21 +375,23 @@ impl SipTransport {
                 acceptor_loop(sh, kind, l, acceptor)
             })?;
         }
-        for (kind, addr) in &local {
-            info!("sip: listening on {kind}:{addr}");
+        for l in &local {
+            info!("sip: listening on {l}");
         }
         Ok(SipTransport { shared, udp, local })
     }
 
-    /// Every listener as (transport, bound address), ephemeral ports
-    /// resolved.
-    pub fn local_addrs(&self) -> &[(Transport, SocketAddr)] {
+    /// Every listener with its bound address (ephemeral ports resolved).
+    pub fn local_addrs(&self) -> &[ListenSpec] {
         &self.local
     }
 
     /// The first listener of `kind` (for Via and Contact).
     pub fn local_addr(&self, kind: Transport) -> Option<SocketAddr> {
-        self.local.iter().find(|(k, _)| *k == kind).map(|(_, a)| *a)
+        self.local
+            .iter()
+            .find(|l| l.transport == kind)
+            .map(|l| l.addr)
     }
 
     /// Sends one encoded message. Never blocks: UDP goes out at once;
@@ -418,16 +469,20 @@ impl SipTransport {
     pub fn shutdown(self) {
         let sh = &self.shared;
         sh.stop.store(true, Ordering::SeqCst);
-        for (kind, addr) in &self.local {
+        for &ListenSpec {
+            transport: kind,
+            addr,
+        } in &self.local
+        {
             match kind {
                 Transport::Udp => {
                     // Wakes the reader now instead of at its next timeout.
-                    if let Some(s) = self.udp.iter().find(|s| s.local_addr().ok() == Some(*addr)) {
-                        let _ = s.send_to(&[], wake_addr(*addr));
+                    if let Some(s) = self.udp.iter().find(|s| s.local_addr().ok() == Some(addr)) {
+                        let _ = s.send_to(&[], wake_addr(addr));
                     }
                 }
                 Transport::Tcp | Transport::Tls => {
-                    let _ = TcpStream::connect_timeout(&wake_addr(*addr), POLL_INTERVAL);
+                    let _ = TcpStream::connect_timeout(&wake_addr(addr), POLL_INTERVAL);
                 }
             }
         }
@@ -529,13 +584,7 @@ fn malformed_event(
     offset: usize,
     from: SipPeer,
 ) -> SipEvent {
-    let head = if sip::is_response_start(data) {
-        None
-    } else {
-        SipMessage::parse_head(data)
-            .ok()
-            .map(SipMessage::into_owned)
-    };
+    let head = answerable_head(data).map(SipMessage::Request);
     SipEvent::Malformed {
         status,
         reason,
@@ -634,14 +683,25 @@ fn start_plain(
         }
         let _ = writer.shutdown(Shutdown::Both);
     })?;
+    // The reader's own replies (pongs, stateless answers) go through the
+    // writer's queue, so the two threads never interleave bytes.
+    let reply = sh
+        .registry()
+        .conns
+        .get(&id)
+        .map(|e| e.tx.clone())
+        .ok_or_else(|| io::Error::other("connection vanished before its reader started"))?;
     let sh2 = sh.clone();
     sh.spawn(format!("sip-tcp-rd-{}", id.0), STACK_PLAIN, move || {
         let _ = stream.set_read_timeout(Some(POLL_INTERVAL));
         let mut conn = StreamReader::new(id, peer, Transport::Tcp, stream.local_addr().ok());
         let mut stream = stream;
-        let reason = conn.run_blocking(&sh2, &mut stream);
+        let reason = conn.run_blocking(&sh2, &mut stream, &reply);
         sh2.unregister(id, &reason);
-        let _ = stream.shutdown(Shutdown::Both);
+        // The writer closes the socket once it has sent what is queued
+        // (a last answer before a framing-loss close, for instance).
+        drop(reply);
+        let _ = stream.shutdown(Shutdown::Read);
     })
 }
 
@@ -799,8 +859,14 @@ impl StreamReader {
         }
     }
 
-    /// Reader loop of a plain TCP connection; returns why it ended.
-    fn run_blocking(&mut self, sh: &Arc<Shared>, stream: &mut TcpStream) -> String {
+    /// Reader loop of a plain TCP connection; returns why it ended. What
+    /// the reader must send itself goes to `reply` (the writer's queue).
+    fn run_blocking(
+        &mut self,
+        sh: &Arc<Shared>,
+        stream: &mut TcpStream,
+        reply: &Sender<Vec<u8>>,
+    ) -> String {
         let mut tmp = vec![0u8; 16 * 1024];
         loop {
             if sh.stopping() {
@@ -813,7 +879,7 @@ impl StreamReader {
                     let mut out = Vec::new();
                     let end = self.feed(sh, &tmp[..n], &mut out);
                     for b in out {
-                        let _ = stream.write_all(&b);
+                        let _ = reply.try_send(b);
                     }
                     if let Some(reason) = end {
                         return reason;
@@ -866,9 +932,21 @@ impl StreamReader {
                     start += consumed.max(1);
                 }
                 Err(StreamError::Frame(e)) => {
-                    // Framing is lost: answer what can be answered, close.
+                    // Framing is lost (RFC 4475 ncl, mcl01): the answer is
+                    // written here, ahead of the close, since the
+                    // connection will be gone before the session table
+                    // could answer; the table still hears of it.
                     let (status, reason) = (e.status_code(), e.kind.description());
-                    let ev = malformed_event(rest, status, reason, e.offset, self.from);
+                    if let Some(bytes) = stateless_answer(rest, status, reason) {
+                        out.push(bytes);
+                    }
+                    let ev = SipEvent::Malformed {
+                        status,
+                        reason,
+                        offset: e.offset,
+                        head: None,
+                        from: self.from,
+                    };
                     deliver_collecting(sh, ev, out);
                     break Some(format!("framing lost: {} at byte {}", e.kind, e.offset));
                 }

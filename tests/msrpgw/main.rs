@@ -9,4 +9,5 @@ mod cpim;
 mod msrp;
 mod sdp;
 mod sip;
+mod sip_stack;
 mod sip_transport;
