@@ -542,7 +542,10 @@ fn torture_ncl() {
     );
     let fe = frame(&b, &FrameLimits::default()).unwrap_err();
     assert_eq!(fe.kind, FrameErrorKind::BadContentLength);
-    assert!(b[fe.offset..].starts_with(b"-999"), "offset points at the value");
+    assert!(
+        b[fe.offset..].starts_with(b"-999"),
+        "offset points at the value"
+    );
 }
 
 #[test]

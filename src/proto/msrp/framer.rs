@@ -43,8 +43,9 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{MAX_TID_LEN, find_byte_fast, is_ident_char};
+use super::{MAX_TID_LEN, is_ident_char};
 use crate::proto::ParseError;
+use crate::proto::lex::find_byte;
 
 const DASHES: &[u8; 7] = b"-------";
 const START: &[u8; 5] = b"MSRP ";
@@ -340,7 +341,7 @@ impl Framer {
         // section to fit; never look further than that.
         let cap = limits.max_header_bytes.min(buf.len());
         let hay = buf.get(from..cap).unwrap_or(&[]);
-        match find_byte_fast(hay, b'\n') {
+        match find_byte(hay, b'\n') {
             Some(k) => {
                 let lf = from + k;
                 if lf == 0 || lf <= line || buf[lf - 1] != b'\r' {
@@ -495,7 +496,7 @@ fn scan_body(
     loop {
         let from = scan + 1;
         let hay = buf.get(from..search_end).unwrap_or(&[]);
-        let Some(k) = find_byte_fast(hay, b'\n') else {
+        let Some(k) = find_byte(hay, b'\n') else {
             // No LF in (scan, search_end): every CR position before
             // search_end - 1 is ruled out, and that one too unless it is a CR.
             let last = search_end.saturating_sub(1);

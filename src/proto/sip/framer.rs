@@ -19,8 +19,8 @@
 
 use std::fmt;
 
-use super::scan::LfIter;
 use crate::proto::ParseError;
+use crate::proto::lex::LfIter;
 use crate::proto::lex::is_wsp;
 
 /// Caps a connection's owner sets for one message.

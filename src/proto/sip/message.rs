@@ -39,10 +39,12 @@ use super::framer::{
     Frame, FrameError, FrameErrorKind, FrameKind, FrameLimits, KeepAlive, frame, keep_alive,
 };
 use super::header::{CONTENT_LENGTH, Header, HeaderName, Headers, classify_in, clean_value};
-use super::scan::{Step, find_byte, find_eol, name_error, next_header};
+use super::scan::{Step, name_error, next_header};
 use super::typed::parse_name_addr;
 use super::uri::Uri;
-use crate::proto::lex::{is_token, is_token_str, parse_decimal, trim_lws, unfold};
+use crate::proto::lex::{
+    find_byte, find_eol, is_token, is_token_str, parse_decimal, trim_lws, unfold,
+};
 
 /// Request method (RFC 3261 §7.1; MESSAGE from RFC 3428). Methods are
 /// case-sensitive: `invite` is an extension method, not INVITE.
@@ -584,7 +586,7 @@ fn split_request_line(
 ) -> Result<(&str, &str, usize, Version), SipError> {
     let line = &text.as_bytes()[start..end];
     let bad = |at| SipError::new(SipErrorKind::BadRequestLine, at);
-    let sp1 = find_byte(line, 0, b' ').ok_or(bad(end))?;
+    let sp1 = find_byte(line, b' ').ok_or(bad(end))?;
     if sp1 == 0 {
         return Err(bad(start));
     }
@@ -592,7 +594,9 @@ fn split_request_line(
         return Err(SipError::new(SipErrorKind::BadMethod, start + i));
     }
     let uri_start = sp1 + 1;
-    let sp2 = find_byte(line, uri_start, b' ').ok_or(bad(end))?;
+    let sp2 = find_byte(&line[uri_start..], b' ')
+        .map(|i| uri_start + i)
+        .ok_or(bad(end))?;
     if sp2 == uri_start {
         return Err(bad(start + uri_start));
     }
