@@ -1,9 +1,11 @@
 //! Lexical pieces shared by the SIP, SDP, MSRP and CPIM grammars.
 //!
-//! Owns: character classes (RFC 3261 §25.1 `token`), byte, line and
-//! substring search (word-at-a-time), LWS trimming and unfolding, quoted strings (RFC 3261 §25.1
-//! `quoted-string`, also used by RFC 4975 and RFC 3862), `;name=value`
-//! parameter lists and `%HH` escapes. Every codec uses these instead of a
+//! Owns: character classes (RFC 3261 §25.1 `token`), word-at-a-time byte,
+//! line and substring search, WSP/LWS skipping, trimming, field splitting
+//! and unfolding, quoted strings (RFC 3261 §25.1 `quoted-string`, also used
+//! by RFC 4975, RFC 4976 and RFC 3862: split, check, unescape, write),
+//! display-name token sequences, `;name=value` parameter lists (strict, and
+//! skipping RFC 3428's empty ones) and `%HH` escapes. Every codec uses these instead of a
 //! private twin, so a fix to quoting or escaping lands everywhere at once.
 //!
 //! Must not: know any protocol's header names or message structure.
@@ -261,6 +263,62 @@ pub fn trim_lws(s: &str) -> &str {
     s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
 }
 
+/// Index of the first byte at or after `i` that is not SP or HTAB.
+#[inline]
+pub fn skip_wsp(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_wsp(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// `s` without leading and trailing SP and HTAB, with the number of bytes
+/// cut from the front (so the caller can report offsets into `s`).
+#[inline]
+pub fn trim_wsp(s: &str) -> (usize, &str) {
+    let b = s.as_bytes();
+    let start = skip_wsp(b, 0);
+    let mut end = b.len();
+    while end > start && is_wsp(b[end - 1]) {
+        end -= 1;
+    }
+    // Both ends are next to ASCII whitespace or at the ends of `s`.
+    (start, &s[start..end])
+}
+
+/// SP/HTAB-separated fields of `s` with their offsets in `s`; runs of
+/// whitespace separate like one (RFC 4566 and RFC 3862 print exactly one
+/// SP, receivers accept more).
+pub fn fields(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        i = skip_wsp(b, i);
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while i < b.len() && !is_wsp(b[i]) {
+            i += 1;
+        }
+        Some((start, &s[start..i]))
+    })
+}
+
+/// RFC 3261 §25.1 `LWS = [*WSP CRLF] 1*WSP` starting at `i`: its length,
+/// or 0 when there is none. A CRLF not followed by WSP is not part of it.
+pub fn lws_len(b: &[u8], i: usize) -> usize {
+    let j = skip_wsp(b, i);
+    if b.get(j) == Some(&b'\r') && b.get(j + 1) == Some(&b'\n') {
+        let k = j + 2;
+        let m = skip_wsp(b, k);
+        if m > k {
+            return m - i;
+        }
+    }
+    j - i
+}
+
 /// Undoes header line folding (RFC 3261 §7.3.1): every CRLF followed by
 /// whitespace, together with that whitespace, becomes a single SP.
 /// Borrows when there is nothing to unfold (the common case).
@@ -340,14 +398,86 @@ pub fn unescape_quoted(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Writes `s` as a quoted string, escaping `"` and `\`.
+/// Checks that the whole of `raw` (quotes included) is an RFC 3261 §25.1
+/// `quoted-string`: `qdtext = LWS / %x21 / %x23-5B / %x5D-7E /
+/// UTF8-NONASCII`, `quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)` (and,
+/// like [`split_quoted`], any non-ASCII character after `\`). Stricter than
+/// [`split_quoted`], which only finds the closing quote: a value that passes
+/// can be written back unchanged. On error, the offset of the offending
+/// byte.
+pub fn check_quoted(raw: &str) -> Result<(), usize> {
+    let b = raw.as_bytes();
+    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
+        return Err(0);
+    }
+    let end = b.len() - 1;
+    let mut i = 1;
+    while i < end {
+        match b[i] {
+            b'\\' => match b.get(i + 1) {
+                Some(b'\r' | b'\n') => return Err(i + 1),
+                // `\` right before the closing quote escapes it.
+                _ if i + 1 >= end => return Err(i),
+                _ => i += 2,
+            },
+            b'"' => return Err(i),
+            b' ' | b'\t' | b'\r' => {
+                let n = lws_len(b, i);
+                if n == 0 || i + n > end {
+                    return Err(i);
+                }
+                i += n;
+            }
+            c if c < 0x20 || c == 0x7F => return Err(i),
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `raw` is `token *(LWS token)` (RFC 3261 §25.1 unquoted
+/// `display-name`). On error, the offset of the offending byte.
+pub fn check_token_seq(raw: &str) -> Result<(), usize> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < b.len() && is_token(b[i]) {
+            i += 1;
+        }
+        if i == start {
+            return Err(i);
+        }
+        if i == b.len() {
+            return Ok(());
+        }
+        let n = lws_len(b, i);
+        if n == 0 {
+            return Err(i);
+        }
+        i += n;
+    }
+}
+
+/// Writes `s` as a quoted-string (RFC 3261 §25.1; RFC 4976 and RFC 3862
+/// use the same rule): `"`, `\` and control characters become quoted-pairs;
+/// CR and LF, which no quoted-pair may carry, become SP. The result always
+/// passes [`check_quoted`], so no text can break out of the header line.
 pub fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c < ' ' && c != '\t') || c == '\u{7f}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        out.push(c);
     }
     out.push('"');
 }
@@ -522,6 +652,82 @@ pub fn parse_params<'a>(
     Ok(out)
 }
 
+/// `*( SEMI generic-param )` read as RFC 3428 §10 prints it (`;;branch=`,
+/// `;;tag=`): empty parameters (`;;`, a trailing `;`) are skipped, which is
+/// unambiguous. `generic-param = token [ EQUAL gen-value ]`, `gen-value =
+/// token / host / quoted-string`, with `value_ok` saying which bytes make an
+/// unquoted value. LWS is allowed around `;` and `=`. Unlike
+/// [`parse_params`], the error is just the offset in `s` of the parameter
+/// that is wrong (just after its `;`), for callers that report one error
+/// kind per header.
+pub fn parse_params_skip_empty(s: &str, value_ok: fn(u8) -> bool) -> Result<Vec<Param<'_>>, usize> {
+    let t = trim_lws(s);
+    if t.is_empty() {
+        return Ok(Vec::new());
+    }
+    let base = s.len() - s.trim_start_matches([' ', '\t', '\r', '\n']).len();
+    if !t.starts_with(';') {
+        return Err(base);
+    }
+    let mut out = Vec::new();
+    for (off, piece) in split_unquoted(t, b';').skip(1) {
+        let at = base + off;
+        let p = trim_lws(piece);
+        if p.is_empty() {
+            continue;
+        }
+        let (name, value) = match p.find('=') {
+            Some(eq) => (trim_lws(&p[..eq]), Some(trim_lws(&p[eq + 1..]))),
+            None => (p, None),
+        };
+        if !is_token_str(name) {
+            return Err(at);
+        }
+        if let Some(v) = value {
+            let ok = if v.starts_with('"') {
+                matches!(split_quoted(v), Ok((_, "")))
+            } else if v.starts_with('[') {
+                v.ends_with(']') && v.len() > 2
+            } else {
+                !v.is_empty() && v.bytes().all(value_ok)
+            };
+            if !ok {
+                return Err(at);
+            }
+        }
+        out.push(Param {
+            name: Cow::Borrowed(name),
+            value: value.map(Cow::Borrowed),
+        });
+    }
+    Ok(out)
+}
+
+/// True when `s` has an empty parameter: a `;` followed (after LWS) by
+/// another `;` or the end, outside quotes and `<>` (what
+/// [`parse_params_skip_empty`] skips and [`drop_empty_params`] removes).
+pub fn has_empty_param(s: &str) -> bool {
+    split_unquoted(s, b';')
+        .skip(1)
+        .any(|(_, p)| trim_lws(p).is_empty())
+}
+
+/// `s` with its empty parameters (see [`has_empty_param`]) removed, for a
+/// strict parser to read what [`parse_params_skip_empty`] would.
+pub fn drop_empty_params(s: &str) -> String {
+    let mut cleaned = String::with_capacity(s.len());
+    for (i, (_, p)) in split_unquoted(s, b';').enumerate() {
+        if i > 0 {
+            if trim_lws(p).is_empty() {
+                continue;
+            }
+            cleaned.push(';');
+        }
+        cleaned.push_str(p);
+    }
+    cleaned
+}
+
 /// Index of the first byte at or after `i` that is not SP, HTAB, CR or LF.
 #[inline]
 pub fn skip_lws(b: &[u8], mut i: usize) -> usize {
@@ -690,6 +896,47 @@ mod tests {
         write_quoted(&mut s, "a\"b\\");
         assert_eq!(s, r#""a\"b\\""#);
         assert_eq!(unescape_quoted(split_quoted(&s).unwrap().0), "a\"b\\");
+    }
+
+    #[test]
+    fn quoted_string_writer_escapes_controls() {
+        let mut s = String::new();
+        write_quoted(&mut s, "a\r\nb\0c\u{7f}\td");
+        assert_eq!(s, "\"a  b\\\0c\\\u{7f}\td\"");
+        assert_eq!(check_quoted(&s), Ok(()));
+        assert_eq!(check_quoted("\"a\"b\""), Err(2));
+        assert_eq!(check_quoted("\"a\\\""), Err(2));
+        assert_eq!(check_quoted("\"a\r\n b\""), Ok(()));
+        assert_eq!(check_quoted("\"a\r\nb\""), Err(2));
+        assert_eq!(check_token_seq("Alice  Smith"), Ok(()));
+        assert_eq!(check_token_seq("Alice\r\n Smith"), Ok(()));
+        assert_eq!(check_token_seq("Smith, Alice"), Err(5));
+        assert_eq!(check_token_seq(""), Err(0));
+        assert_eq!(lws_len(b"a \r\n\tb", 1), 4);
+        assert_eq!(lws_len(b"a \r\nb", 1), 1);
+    }
+
+    #[test]
+    fn whitespace_fields() {
+        assert_eq!(skip_wsp(b"a \t b", 1), 4);
+        assert_eq!(trim_wsp(" \tab c \t"), (2, "ab c"));
+        assert_eq!(trim_wsp(" \t "), (3, ""));
+        let f: Vec<_> = fields(" a  bc\td ").collect();
+        assert_eq!(f, vec![(1, "a"), (4, "bc"), (7, "d")]);
+        assert_eq!(fields(" \t").count(), 0);
+    }
+
+    #[test]
+    fn params_skip_empty() {
+        let p = parse_params_skip_empty(" ;;a=1; b ;c=\"x;y\";", is_token).unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!(find_param(&p, "a"), Some(Some("1")));
+        assert_eq!(find_param(&p, "c"), Some(Some("\"x;y\"")));
+        assert_eq!(parse_params_skip_empty("x", is_token), Err(0));
+        assert_eq!(parse_params_skip_empty(";a;b=\"x", is_token), Err(3));
+        assert!(has_empty_param("sip:a@b;;tag=1"));
+        assert!(!has_empty_param("\"a;;b\" <sip:a@b;;x>;tag=1"));
+        assert_eq!(drop_empty_params("<sip:a@b>;;tag=1;"), "<sip:a@b>;tag=1");
     }
 
     #[test]

@@ -83,6 +83,13 @@ impl Flag {
 /// Caps, chosen by the caller (msrpgw's config). A message whose start line
 /// plus headers exceed `max_header_bytes` is [`FrameErrorKind::HeaderTooLarge`];
 /// one whose body exceeds `max_body_bytes` is [`FrameErrorKind::BodyTooLarge`].
+///
+/// Not the same type as `sip::FrameLimits`, on purpose: an MSRP chunk
+/// declares no body length, so `max_body_bytes` bounds how far the framer
+/// scans for the end-line (the body of one chunk, not of the whole
+/// message), and the header cap does not count the empty line. SIP refuses
+/// a declared Content-Length up front. Separate types keep one protocol's
+/// configured caps from being passed to the other's framer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameLimits {
     pub max_header_bytes: usize,

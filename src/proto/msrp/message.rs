@@ -31,7 +31,7 @@ use super::header::{
 use super::uri::{MsrpUri, UriErrorKind};
 use super::{MAX_MESSAGE_ID_LEN, MAX_TID_LEN, first_non_text, is_ident};
 use crate::proto::ParseError;
-use crate::proto::lex::{find_byte, find_bytes, is_token, parse_decimal, parse_params};
+use crate::proto::lex::{find_byte, find_bytes, is_token, parse_decimal, parse_params, trim_wsp};
 
 /// RFC 4975 §7.1: non-SEND request bodies MUST NOT exceed 10240 octets.
 pub const MAX_NON_SEND_BODY: usize = 10240;
@@ -697,16 +697,8 @@ fn parse_header<'a>(
         return err(E::BadHeaderName, at);
     }
     let name = &line[..colon];
-    let mut vs = colon + 1;
-    while vs < lb.len() && matches!(lb[vs], b' ' | b'\t') {
-        vs += 1;
-    }
-    let mut ve = lb.len();
-    while ve > vs && matches!(lb[ve - 1], b' ' | b'\t') {
-        ve -= 1;
-    }
-    let value = &line[vs..ve];
-    let vat = at + vs;
+    let (lead, value) = trim_wsp(&line[colon + 1..]);
+    let vat = at + colon + 1 + lead;
     if !clean {
         if let Some(i) = first_non_text(value.as_bytes()) {
             return err(E::BadHeaderValue, vat + i);

@@ -8,7 +8,9 @@
 //! Must not: allocate, classify header names, or interpret values.
 
 use super::error::{SipError, SipErrorKind};
-use crate::proto::lex::{below_mask, find_by, find_eol, first_match_mask, is_token, is_wsp};
+use crate::proto::lex::{
+    below_mask, find_by, find_eol, first_match_mask, is_token, is_wsp, skip_wsp,
+};
 
 /// Index of the first `:`, CR or LF in `b` at or after `from`.
 #[inline]
@@ -88,10 +90,7 @@ pub(crate) fn next_header(b: &[u8], pos: usize) -> Result<Step, SipError> {
     if name_end == pos {
         return err(SipErrorKind::BadHeaderName, pos);
     }
-    let mut i = colon + 1;
-    while i < b.len() && is_wsp(b[i]) {
-        i += 1;
-    }
+    let mut i = skip_wsp(b, colon + 1);
     let value_start = i;
     let mut folded = false;
     loop {
@@ -141,9 +140,7 @@ pub(crate) fn name_error(b: &[u8], pos: usize) -> SipError {
     if i == pos {
         return SipError::new(SipErrorKind::BadHeaderName, pos);
     }
-    while i < b.len() && is_wsp(b[i]) {
-        i += 1;
-    }
+    i = skip_wsp(b, i);
     match b.get(i) {
         None => SipError::new(SipErrorKind::Unterminated, i),
         _ => SipError::new(SipErrorKind::MissingColon, i),
