@@ -99,8 +99,20 @@ pub(crate) fn first_non_text(s: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// RFC 4975 Figure 2's SEND (its Byte-Range total as printed, 25, for
+    /// the 23-octet body), shared by the framer and message tests.
+    pub(crate) const SEND: &[u8] = b"MSRP a786hjs2 SEND\r\n\
+To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp\r\n\
+From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp\r\n\
+Message-ID: 87652491\r\n\
+Byte-Range: 1-25/25\r\n\
+Content-Type: text/plain\r\n\
+\r\n\
+Hey Bob, are you there?\r\n\
+-------a786hjs2$\r\n";
 
     #[test]
     fn idents() {
