@@ -429,24 +429,28 @@ fn parse_text<'a>(
         Ok((SipMessage::Response(resp), used))
     } else {
         let (method, uri_text, uri_at, version) = split_request_line(text, pos, eol)?;
-        // Matched here rather than returned through a helper: a Uri is
-        // large and each move through a Result is a memcpy.
-        let uri = match Uri::parse(uri_text) {
-            Ok(u) => u,
+        // The headers are split before the Request-URI is parsed, so the
+        // (large) Uri goes straight into the message instead of being
+        // moved past that call. A bad Request-URI is still the error
+        // reported, whatever the headers hold: both are pure functions.
+        let rest = rest.parse();
+        match Uri::parse(uri_text) {
+            Ok(uri) => {
+                let (headers, body, used) = rest?;
+                let req = SipRequest {
+                    method: Method::parse(method),
+                    uri,
+                    version,
+                    headers,
+                    body,
+                };
+                Ok((SipMessage::Request(req), used))
+            }
             Err(e) => {
                 let at = uri_at + e.offset;
-                return Err(SipError::new(SipErrorKind::BadRequestUri, at).into());
+                Err(SipError::new(SipErrorKind::BadRequestUri, at).into())
             }
-        };
-        let (headers, body, used) = rest.parse()?;
-        let req = SipRequest {
-            method: Method::parse(method),
-            uri,
-            version,
-            headers,
-            body,
-        };
-        Ok((SipMessage::Request(req), used))
+        }
     }
 }
 
