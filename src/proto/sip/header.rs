@@ -511,7 +511,8 @@ impl<'a> Headers<'a> {
     }
 
     /// Appends a parsed header with a borrowed value: `known` from
-    /// [`classify`], `name` the name as written.
+    /// [`classify`], `name` the name as written (read only when `known` is
+    /// `None`).
     ///
     /// Why not `push(Header { .. })`: the compiler assembles the struct on
     /// the stack with 8-byte stores and copies it with 16-byte loads, which

@@ -484,17 +484,21 @@ impl<'a> Rest<'a> {
             };
             // Every range ends next to an ASCII byte of valid UTF-8, so
             // these are char boundaries; `get` keeps that unproven claim
-            // from ever becoming a panic.
-            let (Some(name), Some(raw)) = (
-                text.get(h.name_start..h.name_end),
-                text.get(h.value_start..h.value_end),
-            ) else {
-                return Err(SipError::new(SipErrorKind::NotUtf8, h.name_start).into());
-            };
+            // from ever becoming a panic. A known name is classified from
+            // the bytes and needs no text of its own.
+            let not_utf8 = || SipError::new(SipErrorKind::NotUtf8, h.name_start);
             let known = classify_in(b, h.name_start, h.name_end);
-            if known.is_none() && !is_token_str(name) {
-                return Err(name_error(b, h.name_start).into());
-            }
+            let name = match known {
+                Some(_) => "",
+                None => {
+                    let name = text.get(h.name_start..h.name_end).ok_or_else(not_utf8)?;
+                    if !is_token_str(name) {
+                        return Err(name_error(b, h.name_start).into());
+                    }
+                    name
+                }
+            };
+            let raw = text.get(h.value_start..h.value_end).ok_or_else(not_utf8)?;
             let value = if h.folded {
                 match unfold(raw) {
                     Cow::Borrowed(t) => Cow::Borrowed(trim_lws(t)),
@@ -515,7 +519,10 @@ impl<'a> Rest<'a> {
             match value {
                 Cow::Borrowed(v) => headers.push_borrowed(known, name, v, h.value_start),
                 value => headers.push_raw(Header {
-                    name: HeaderName::parse(name),
+                    name: match known {
+                        Some(i) => HeaderName::from_index(i),
+                        None => HeaderName::Other(Cow::Borrowed(name)),
+                    },
                     value,
                     offset: h.value_start,
                 }),
