@@ -276,14 +276,21 @@ pub fn skip_wsp(b: &[u8], mut i: usize) -> usize {
 /// cut from the front (so the caller can report offsets into `s`).
 #[inline]
 pub fn trim_wsp(s: &str) -> (usize, &str) {
-    let b = s.as_bytes();
-    let start = skip_wsp(b, 0);
-    let mut end = b.len();
+    let (start, end) = wsp_trimmed(s.as_bytes(), 0, s.len());
+    // Both ends are next to ASCII whitespace or at the ends of `s`.
+    (start, &s[start..end])
+}
+
+/// [`trim_wsp`] on `b[start..end]` as indices into `b`, for hot paths
+/// that slice once themselves.
+#[inline]
+pub fn wsp_trimmed(b: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let mut end = end.min(b.len());
+    let start = skip_wsp(b, start).min(end);
     while end > start && is_wsp(b[end - 1]) {
         end -= 1;
     }
-    // Both ends are next to ASCII whitespace or at the ends of `s`.
-    (start, &s[start..end])
+    (start, end)
 }
 
 /// SP/HTAB-separated fields of `s` with their offsets in `s`; runs of
@@ -921,6 +928,9 @@ mod tests {
         assert_eq!(skip_wsp(b"a \t b", 1), 4);
         assert_eq!(trim_wsp(" \tab c \t"), (2, "ab c"));
         assert_eq!(trim_wsp(" \t "), (3, ""));
+        assert_eq!(wsp_trimmed(b"a: x y \t", 2, 8), (3, 6));
+        assert_eq!(wsp_trimmed(b"a: x  ", 1, 99), (1, 4));
+        assert_eq!(wsp_trimmed(b"a:  ", 2, 4), (4, 4));
         let f: Vec<_> = fields(" a  bc\td ").collect();
         assert_eq!(f, vec![(1, "a"), (4, "bc"), (7, "d")]);
         assert_eq!(fields(" \t").count(), 0);

@@ -31,7 +31,9 @@ use super::header::{
 use super::uri::{MsrpUri, UriErrorKind};
 use super::{MAX_MESSAGE_ID_LEN, MAX_TID_LEN, first_non_text, is_ident};
 use crate::proto::ParseError;
-use crate::proto::lex::{find_byte, find_bytes, is_token, parse_decimal, parse_params, trim_wsp};
+use crate::proto::lex::{
+    find_byte, find_bytes, is_token, parse_decimal, parse_params, wsp_trimmed,
+};
 
 /// RFC 4975 §7.1: non-SEND request bodies MUST NOT exceed 10240 octets.
 pub const MAX_NON_SEND_BODY: usize = 10240;
@@ -697,8 +699,9 @@ fn parse_header<'a>(
         return err(E::BadHeaderName, at);
     }
     let name = &line[..colon];
-    let (lead, value) = trim_wsp(&line[colon + 1..]);
-    let vat = at + colon + 1 + lead;
+    let (vs, ve) = wsp_trimmed(lb, colon + 1, lb.len());
+    let value = &line[vs..ve];
+    let vat = at + vs;
     if !clean {
         if let Some(i) = first_non_text(value.as_bytes()) {
             return err(E::BadHeaderValue, vat + i);
