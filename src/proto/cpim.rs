@@ -41,7 +41,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::ParseError;
-use super::lex::{Param, find_byte, find_bytes, find_param, is_token, parse_params, split_quoted};
+use super::lex::{
+    Param, find_byte, find_bytes, find_param, is_token, parse_params, skip_wsp, split_quoted,
+    trim_wsp,
+};
 
 /// The default namespace of CPIM headers (RFC 3862 §4).
 pub const CPIM_HEADERS_NS: &str = "urn:ietf:params:cpim-headers:";
@@ -383,8 +386,7 @@ impl<'a> CpimAddress<'a> {
     /// without brackets is accepted, text after `>` ignored. Offsets are
     /// into `value`.
     pub fn parse(value: &'a str) -> Result<CpimAddress<'a>, CpimError> {
-        let lead = value.len() - value.trim_start_matches([' ', '\t']).len();
-        let v = value[lead..].trim_end_matches([' ', '\t']);
+        let (lead, v) = trim_wsp(value);
         let (display_name, rest, rest_off) = if v.starts_with('"') {
             let (inner, rest) = split_quoted(v)
                 .map_err(|e| CpimError::new(CpimErrorKind::UnterminatedQuote, lead + e.offset))?;
@@ -808,9 +810,7 @@ fn parse_block(
                 i = skip_params(line, i).map_err(|e| e.shifted(pos))?;
             }
             let params = (pos + colon + 1, pos + i);
-            while i < line.len() && (line[i] == b' ' || line[i] == b'\t') {
-                i += 1;
-            }
+            i = skip_wsp(line, i);
             pending = Some(Pending {
                 name: (pos, pos + colon),
                 params,

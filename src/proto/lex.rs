@@ -1,9 +1,11 @@
 //! Lexical pieces shared by the SIP, SDP, MSRP and CPIM grammars.
 //!
-//! Owns: character classes (RFC 3261 §25.1 `token`), line and substring
-//! search, LWS trimming and unfolding, quoted strings (RFC 3261 §25.1
-//! `quoted-string`, also used by RFC 4975 and RFC 3862), `;name=value`
-//! parameter lists and `%HH` escapes. Every codec uses these instead of a
+//! Owns: character classes (RFC 3261 §25.1 `token`), word-at-a-time byte,
+//! line and substring search, WSP/LWS skipping, trimming, field splitting
+//! and unfolding, quoted strings (RFC 3261 §25.1 `quoted-string`, also used
+//! by RFC 4975, RFC 4976 and RFC 3862: split, check, unescape, write),
+//! display-name token sequences, `;name=value` parameter lists (strict, and
+//! skipping RFC 3428's empty ones) and `%HH` escapes. Every codec uses these instead of a
 //! private twin, so a fix to quoting or escaping lands everywhere at once.
 //!
 //! Must not: know any protocol's header names or message structure.
@@ -86,11 +88,143 @@ pub const fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// Index of the first `needle` byte in `hay`. A plain loop: the compiler
-/// vectorises it well enough for header lines, which are short.
+// Word-at-a-time (SWAR) byte search. Header lines are tens of bytes and
+// bodies may be kilobytes with the searched byte rare: a portable
+// eight-bytes-per-step search beats a byte loop there, without unsafe code
+// or a SIMD crate. Masks work on little-endian words, so the lowest set
+// bit is the first byte in input order.
+
+const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const HI: u64 = 0x8080_8080_8080_8080;
+const LO: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit set in exactly the bytes of `x` equal to `byte` (exact: no
+/// carries between bytes, so every set bit is a true match).
+#[inline(always)]
+pub(crate) const fn match_mask(x: u64, byte: u8) -> u64 {
+    let v = x ^ (LO * byte as u64);
+    !(((v & LO7) + LO7) | v) & HI
+}
+
+/// High bits at the bytes of `x` below `n` (n <= 128). Only the lowest set
+/// bit is exact (a borrow can mark bytes above it), which is all a
+/// find-first search needs.
+#[inline(always)]
+pub(crate) const fn below_mask(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(LO * n as u64) & !x & HI
+}
+
+/// Like [`match_mask`], exact in its lowest set bit only, one op cheaper:
+/// the classic "has zero byte" trick on `x ^ byte`.
+#[inline(always)]
+pub(crate) const fn first_match_mask(x: u64, byte: u8) -> u64 {
+    below_mask(x ^ (LO * byte as u64), 1)
+}
+
+/// The little-endian word of an 8-byte slice (callers pass exact chunks).
+#[inline(always)]
+pub(crate) fn load_word(c: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(c);
+    u64::from_le_bytes(w)
+}
+
+/// Index of the first byte at or after `from` for which `hit` holds, where
+/// `mask` marks (at least the first of) the matching bytes of a word.
+/// `None` when there is none, or when `from` is past the end.
+#[inline(always)]
+pub(crate) fn find_by(
+    b: &[u8],
+    from: usize,
+    mask: impl Fn(u64) -> u64,
+    hit: impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let tail = b.get(from..)?;
+    let mut i = from;
+    let mut chunks = tail.chunks_exact(8);
+    for c in &mut chunks {
+        let m = mask(load_word(c));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| hit(c))
+        .map(|p| i + p)
+}
+
+/// Index of the first `needle` byte in `hay`, eight bytes per step.
 #[inline]
 pub fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    find_by(hay, 0, |x| first_match_mask(x, needle), |c| c == needle)
+}
+
+/// Index of the first CR or LF in `b` at or after `from`. Searches for any
+/// byte below 0x0E (CR is 0x0D, LF 0x0A) with one mask, and steps over the
+/// rare other control characters (HTAB, or NUL in a quoted-pair).
+#[inline]
+pub(crate) fn find_eol(b: &[u8], mut from: usize) -> Option<usize> {
+    loop {
+        let p = find_by(b, from, |x| below_mask(x, 0x0e), |c| c < 0x0e)?;
+        if b[p] == b'\r' || b[p] == b'\n' {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+}
+
+/// Every LF in `b`, in order, eight bytes per step.
+pub(crate) struct LfIter<'b> {
+    b: &'b [u8],
+    /// Start of the next word to load.
+    next: usize,
+    /// Start of the word whose remaining matches are in `mask`.
+    base: usize,
+    mask: u64,
+}
+
+impl<'b> LfIter<'b> {
+    pub(crate) fn new(b: &'b [u8]) -> Self {
+        LfIter {
+            b,
+            next: 0,
+            base: 0,
+            mask: 0,
+        }
+    }
+}
+
+impl Iterator for LfIter<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.mask != 0 {
+                let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
+                self.mask &= self.mask - 1;
+                return Some(at);
+            }
+            let rest = self.b.get(self.next..)?;
+            if rest.is_empty() {
+                return None;
+            }
+            self.base = self.next;
+            self.next += 8;
+            self.mask = match rest.get(..8) {
+                Some(c) => match_mask(load_word(c), b'\n'),
+                // A tail shorter than a word: set the bits by hand.
+                None => rest
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == b'\n')
+                    .fold(0, |m, (k, _)| m | 0x80 << (8 * k)),
+            };
+        }
+    }
 }
 
 /// Index of the first CRLF in `hay` (the index of the CR).
@@ -127,6 +261,69 @@ pub fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[inline]
 pub fn trim_lws(s: &str) -> &str {
     s.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
+
+/// Index of the first byte at or after `i` that is not SP or HTAB.
+#[inline]
+pub fn skip_wsp(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && is_wsp(b[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// `s` without leading and trailing SP and HTAB, with the number of bytes
+/// cut from the front (so the caller can report offsets into `s`).
+#[inline]
+pub fn trim_wsp(s: &str) -> (usize, &str) {
+    let (start, end) = wsp_trimmed(s.as_bytes(), 0, s.len());
+    // Both ends are next to ASCII whitespace or at the ends of `s`.
+    (start, &s[start..end])
+}
+
+/// [`trim_wsp`] on `b[start..end]` as indices into `b`, for hot paths
+/// that slice once themselves.
+#[inline]
+pub fn wsp_trimmed(b: &[u8], start: usize, end: usize) -> (usize, usize) {
+    let mut end = end.min(b.len());
+    let start = skip_wsp(b, start).min(end);
+    while end > start && is_wsp(b[end - 1]) {
+        end -= 1;
+    }
+    (start, end)
+}
+
+/// SP/HTAB-separated fields of `s` with their offsets in `s`; runs of
+/// whitespace separate like one (RFC 4566 and RFC 3862 print exactly one
+/// SP, receivers accept more).
+pub fn fields(s: &str) -> impl Iterator<Item = (usize, &str)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        i = skip_wsp(b, i);
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        while i < b.len() && !is_wsp(b[i]) {
+            i += 1;
+        }
+        Some((start, &s[start..i]))
+    })
+}
+
+/// RFC 3261 §25.1 `LWS = [*WSP CRLF] 1*WSP` starting at `i`: its length,
+/// or 0 when there is none. A CRLF not followed by WSP is not part of it.
+pub fn lws_len(b: &[u8], i: usize) -> usize {
+    let j = skip_wsp(b, i);
+    if b.get(j) == Some(&b'\r') && b.get(j + 1) == Some(&b'\n') {
+        let k = j + 2;
+        let m = skip_wsp(b, k);
+        if m > k {
+            return m - i;
+        }
+    }
+    j - i
 }
 
 /// Undoes header line folding (RFC 3261 §7.3.1): every CRLF followed by
@@ -208,14 +405,86 @@ pub fn unescape_quoted(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Writes `s` as a quoted string, escaping `"` and `\`.
+/// Checks that the whole of `raw` (quotes included) is an RFC 3261 §25.1
+/// `quoted-string`: `qdtext = LWS / %x21 / %x23-5B / %x5D-7E /
+/// UTF8-NONASCII`, `quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)` (and,
+/// like [`split_quoted`], any non-ASCII character after `\`). Stricter than
+/// [`split_quoted`], which only finds the closing quote: a value that passes
+/// can be written back unchanged. On error, the offset of the offending
+/// byte.
+pub fn check_quoted(raw: &str) -> Result<(), usize> {
+    let b = raw.as_bytes();
+    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
+        return Err(0);
+    }
+    let end = b.len() - 1;
+    let mut i = 1;
+    while i < end {
+        match b[i] {
+            b'\\' => match b.get(i + 1) {
+                Some(b'\r' | b'\n') => return Err(i + 1),
+                // `\` right before the closing quote escapes it.
+                _ if i + 1 >= end => return Err(i),
+                _ => i += 2,
+            },
+            b'"' => return Err(i),
+            b' ' | b'\t' | b'\r' => {
+                let n = lws_len(b, i);
+                if n == 0 || i + n > end {
+                    return Err(i);
+                }
+                i += n;
+            }
+            c if c < 0x20 || c == 0x7F => return Err(i),
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `raw` is `token *(LWS token)` (RFC 3261 §25.1 unquoted
+/// `display-name`). On error, the offset of the offending byte.
+pub fn check_token_seq(raw: &str) -> Result<(), usize> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    loop {
+        let start = i;
+        while i < b.len() && is_token(b[i]) {
+            i += 1;
+        }
+        if i == start {
+            return Err(i);
+        }
+        if i == b.len() {
+            return Ok(());
+        }
+        let n = lws_len(b, i);
+        if n == 0 {
+            return Err(i);
+        }
+        i += n;
+    }
+}
+
+/// Writes `s` as a quoted-string (RFC 3261 §25.1; RFC 4976 and RFC 3862
+/// use the same rule): `"`, `\` and control characters become quoted-pairs;
+/// CR and LF, which no quoted-pair may carry, become SP. The result always
+/// passes [`check_quoted`], so no text can break out of the header line.
 pub fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+        match c {
+            '\r' | '\n' => out.push(' '),
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c < ' ' && c != '\t') || c == '\u{7f}' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        out.push(c);
     }
     out.push('"');
 }
@@ -390,6 +659,82 @@ pub fn parse_params<'a>(
     Ok(out)
 }
 
+/// `*( SEMI generic-param )` read as RFC 3428 §10 prints it (`;;branch=`,
+/// `;;tag=`): empty parameters (`;;`, a trailing `;`) are skipped, which is
+/// unambiguous. `generic-param = token [ EQUAL gen-value ]`, `gen-value =
+/// token / host / quoted-string`, with `value_ok` saying which bytes make an
+/// unquoted value. LWS is allowed around `;` and `=`. Unlike
+/// [`parse_params`], the error is just the offset in `s` of the parameter
+/// that is wrong (just after its `;`), for callers that report one error
+/// kind per header.
+pub fn parse_params_skip_empty(s: &str, value_ok: fn(u8) -> bool) -> Result<Vec<Param<'_>>, usize> {
+    let t = trim_lws(s);
+    if t.is_empty() {
+        return Ok(Vec::new());
+    }
+    let base = s.len() - s.trim_start_matches([' ', '\t', '\r', '\n']).len();
+    if !t.starts_with(';') {
+        return Err(base);
+    }
+    let mut out = Vec::new();
+    for (off, piece) in split_unquoted(t, b';').skip(1) {
+        let at = base + off;
+        let p = trim_lws(piece);
+        if p.is_empty() {
+            continue;
+        }
+        let (name, value) = match p.find('=') {
+            Some(eq) => (trim_lws(&p[..eq]), Some(trim_lws(&p[eq + 1..]))),
+            None => (p, None),
+        };
+        if !is_token_str(name) {
+            return Err(at);
+        }
+        if let Some(v) = value {
+            let ok = if v.starts_with('"') {
+                matches!(split_quoted(v), Ok((_, "")))
+            } else if v.starts_with('[') {
+                v.ends_with(']') && v.len() > 2
+            } else {
+                !v.is_empty() && v.bytes().all(value_ok)
+            };
+            if !ok {
+                return Err(at);
+            }
+        }
+        out.push(Param {
+            name: Cow::Borrowed(name),
+            value: value.map(Cow::Borrowed),
+        });
+    }
+    Ok(out)
+}
+
+/// True when `s` has an empty parameter: a `;` followed (after LWS) by
+/// another `;` or the end, outside quotes and `<>` (what
+/// [`parse_params_skip_empty`] skips and [`drop_empty_params`] removes).
+pub fn has_empty_param(s: &str) -> bool {
+    split_unquoted(s, b';')
+        .skip(1)
+        .any(|(_, p)| trim_lws(p).is_empty())
+}
+
+/// `s` with its empty parameters (see [`has_empty_param`]) removed, for a
+/// strict parser to read what [`parse_params_skip_empty`] would.
+pub fn drop_empty_params(s: &str) -> String {
+    let mut cleaned = String::with_capacity(s.len());
+    for (i, (_, p)) in split_unquoted(s, b';').enumerate() {
+        if i > 0 {
+            if trim_lws(p).is_empty() {
+                continue;
+            }
+            cleaned.push(';');
+        }
+        cleaned.push_str(p);
+    }
+    cleaned
+}
+
 /// Index of the first byte at or after `i` that is not SP, HTAB, CR or LF.
 #[inline]
 pub fn skip_lws(b: &[u8], mut i: usize) -> usize {
@@ -481,6 +826,58 @@ mod tests {
     }
 
     #[test]
+    fn find_byte_every_position() {
+        let mut v = vec![b'a'; 100];
+        assert_eq!(find_byte(&v, b'\n'), None);
+        for at in 0..100 {
+            v.fill(b'a');
+            v[at] = b'\n';
+            assert_eq!(find_byte(&v, b'\n'), Some(at), "at {at}");
+            // A second hit later, and bytes that differ by one bit.
+            v[99] = b'\n';
+            if at > 0 {
+                v[at - 1] = b'\x0b';
+            }
+            assert_eq!(find_byte(&v, b'\n'), Some(at), "at {at}");
+        }
+        for n in 0..=255u8 {
+            let hay: Vec<u8> = (0..=255u8).collect();
+            assert_eq!(find_byte(&hay, n), Some(usize::from(n)));
+            assert_eq!(find_byte(&hay[..usize::from(n)], n), None);
+        }
+        assert_eq!(find_byte(b"", b'x'), None);
+    }
+
+    #[test]
+    fn eol_search_every_position() {
+        for len in 0..40 {
+            for at in 0..len {
+                for c in [b'\r', b'\n'] {
+                    let mut v = vec![b'a'; len];
+                    v[at] = c;
+                    for from in 0..=len + 1 {
+                        let want = (from <= at).then_some(at);
+                        assert_eq!(find_eol(&v, from), want, "len {len} at {at} from {from}");
+                    }
+                }
+                let mut v = vec![b'\r'; len];
+                v[at] = b'\n';
+                assert_eq!(LfIter::new(&v).collect::<Vec<_>>(), [at]);
+            }
+            assert_eq!(find_eol(&vec![b'x'; len], 0), None);
+            assert_eq!(LfIter::new(&vec![b'\r'; len]).next(), None);
+            let all = vec![b'\n'; len];
+            assert_eq!(
+                LfIter::new(&all).collect::<Vec<_>>(),
+                (0..len).collect::<Vec<_>>()
+            );
+        }
+        // High bytes and near misses must not look like matches.
+        let v = [0x8d, 0x8a, 0xff, 0x0e, 0x0b, 0x0c, 0x09, 0x00, 0x8d, b'\n'];
+        assert_eq!(find_eol(&v, 0), Some(9));
+    }
+
+    #[test]
     fn unfolding() {
         assert_eq!(unfold("a b"), "a b");
         assert_eq!(unfold("a\r\n  b"), "a b");
@@ -506,6 +903,50 @@ mod tests {
         write_quoted(&mut s, "a\"b\\");
         assert_eq!(s, r#""a\"b\\""#);
         assert_eq!(unescape_quoted(split_quoted(&s).unwrap().0), "a\"b\\");
+    }
+
+    #[test]
+    fn quoted_string_writer_escapes_controls() {
+        let mut s = String::new();
+        write_quoted(&mut s, "a\r\nb\0c\u{7f}\td");
+        assert_eq!(s, "\"a  b\\\0c\\\u{7f}\td\"");
+        assert_eq!(check_quoted(&s), Ok(()));
+        assert_eq!(check_quoted("\"a\"b\""), Err(2));
+        assert_eq!(check_quoted("\"a\\\""), Err(2));
+        assert_eq!(check_quoted("\"a\r\n b\""), Ok(()));
+        assert_eq!(check_quoted("\"a\r\nb\""), Err(2));
+        assert_eq!(check_token_seq("Alice  Smith"), Ok(()));
+        assert_eq!(check_token_seq("Alice\r\n Smith"), Ok(()));
+        assert_eq!(check_token_seq("Smith, Alice"), Err(5));
+        assert_eq!(check_token_seq(""), Err(0));
+        assert_eq!(lws_len(b"a \r\n\tb", 1), 4);
+        assert_eq!(lws_len(b"a \r\nb", 1), 1);
+    }
+
+    #[test]
+    fn whitespace_fields() {
+        assert_eq!(skip_wsp(b"a \t b", 1), 4);
+        assert_eq!(trim_wsp(" \tab c \t"), (2, "ab c"));
+        assert_eq!(trim_wsp(" \t "), (3, ""));
+        assert_eq!(wsp_trimmed(b"a: x y \t", 2, 8), (3, 6));
+        assert_eq!(wsp_trimmed(b"a: x  ", 1, 99), (1, 4));
+        assert_eq!(wsp_trimmed(b"a:  ", 2, 4), (4, 4));
+        let f: Vec<_> = fields(" a  bc\td ").collect();
+        assert_eq!(f, vec![(1, "a"), (4, "bc"), (7, "d")]);
+        assert_eq!(fields(" \t").count(), 0);
+    }
+
+    #[test]
+    fn params_skip_empty() {
+        let p = parse_params_skip_empty(" ;;a=1; b ;c=\"x;y\";", is_token).unwrap();
+        assert_eq!(p.len(), 3);
+        assert_eq!(find_param(&p, "a"), Some(Some("1")));
+        assert_eq!(find_param(&p, "c"), Some(Some("\"x;y\"")));
+        assert_eq!(parse_params_skip_empty("x", is_token), Err(0));
+        assert_eq!(parse_params_skip_empty(";a;b=\"x", is_token), Err(3));
+        assert!(has_empty_param("sip:a@b;;tag=1"));
+        assert!(!has_empty_param("\"a;;b\" <sip:a@b;;x>;tag=1"));
+        assert_eq!(drop_empty_params("<sip:a@b>;;tag=1;"), "<sip:a@b>;tag=1");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use super::ParseError;
-use super::lex::{is_token, parse_decimal};
+use super::lex::{fields, is_token, parse_decimal, trim_wsp};
 
 /// What was wrong in an SDP body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,21 +352,21 @@ impl<'a> Attribute<'a> {
             "accept-wrapped-types" => Attribute::AcceptWrappedTypes(list(need(value)?)),
             "max-size" => {
                 let v = need(value)?;
-                let (off, t) = trimmed(v);
+                let (off, t) = trim_wsp(v);
                 Attribute::MaxSize(
                     parse_decimal(t, u64::MAX)
                         .ok_or(SdpError::new(SdpErrorKind::BadMaxSize, vbase + off))?,
                 )
             }
             "setup" => {
-                let (off, t) = trimmed(need(value)?);
+                let (off, t) = trim_wsp(need(value)?);
                 Attribute::Setup(
                     Setup::from_token(t)
                         .ok_or(SdpError::new(SdpErrorKind::BadSetup, vbase + off))?,
                 )
             }
             "connection" => {
-                let (off, t) = trimmed(need(value)?);
+                let (off, t) = trim_wsp(need(value)?);
                 let mode = if t.eq_ignore_ascii_case("new") {
                     ConnectionMode::New
                 } else if t.eq_ignore_ascii_case("existing") {
@@ -1048,33 +1048,8 @@ impl<'a> MsrpSdpBuilder<'a> {
 
 // ---- line grammars -------------------------------------------------------
 
-/// SP/HTAB-separated fields with their offsets in `s`. RFC 4566 uses exactly
-/// one SP; runs are accepted.
-fn fields(s: &str) -> impl Iterator<Item = (usize, &str)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
-            i += 1;
-        }
-        if i >= b.len() {
-            return None;
-        }
-        let start = i;
-        while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
-            i += 1;
-        }
-        Some((start, &s[start..i]))
-    })
-}
-
 fn list(s: &str) -> Vec<Cow<'_, str>> {
     fields(s).map(|(_, f)| Cow::Borrowed(f)).collect()
-}
-
-fn trimmed(s: &str) -> (usize, &str) {
-    let t = s.trim_start_matches([' ', '\t']);
-    (s.len() - t.len(), t.trim_end_matches([' ', '\t']))
 }
 
 /// RFC 4566 §5.2 `origin-field`.

@@ -24,6 +24,32 @@ pub fn index(sub: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The INDEX.tsv row of `file` in `sub` (its first column is the file).
+pub fn row(sub: &str, file: &str) -> Vec<String> {
+    index(sub)
+        .into_iter()
+        .find(|r| r[0] == file)
+        .unwrap_or_else(|| panic!("{file} not in {sub}/INDEX.tsv"))
+}
+
+/// Asserts that the files `sub`/INDEX.tsv lists (those `keep` selects) are
+/// exactly `tested`, the list a test file walks with one test per file:
+/// no corpus file without a test, no test of a file the INDEX lacks.
+pub fn assert_index_lists(sub: &str, keep: impl Fn(&str) -> bool, tested: &[&str]) {
+    let mut indexed: Vec<String> = index(sub)
+        .into_iter()
+        .map(|r| r[0].clone())
+        .filter(|f| keep(f))
+        .collect();
+    indexed.sort();
+    let mut listed = tested.to_vec();
+    listed.sort();
+    assert_eq!(
+        indexed, listed,
+        "{sub}/INDEX.tsv and the tested files differ"
+    );
+}
+
 #[test]
 fn corpus_is_present() {
     assert_eq!(index("sip/torture").len(), 50);

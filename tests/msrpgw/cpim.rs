@@ -34,10 +34,7 @@ struct Row {
 }
 
 fn row(file: &str) -> Row {
-    let r = corpus::index(DIR)
-        .into_iter()
-        .find(|r| r[0] == file)
-        .unwrap_or_else(|| panic!("{file} not in INDEX.tsv"));
+    let r = corpus::row(DIR, file);
     Row {
         message_id: r[8].clone(),
         content_type: r[11].clone(),
@@ -381,15 +378,7 @@ fn cpim_rfc5438_s8_3_imdn_aggregated_multipart() {
 
 #[test]
 fn every_cpim_index_row_has_a_test() {
-    let mut indexed: Vec<String> = corpus::index(DIR)
-        .into_iter()
-        .map(|r| r[0].clone())
-        .filter(|f| f.starts_with("cpim/"))
-        .collect();
-    indexed.sort();
-    let mut listed = FILES.to_vec();
-    listed.sort();
-    assert_eq!(indexed, listed);
+    corpus::assert_index_lists(DIR, |f| f.starts_with("cpim/"), FILES);
 }
 
 /// What msrpgw sends: a CPIM-wrapped IM asking for delivery notifications,

@@ -9,13 +9,12 @@ use msrpgw::proto::msrp::{
     Method, MsrpErrorKind, MsrpUri, Progress, Reassembler, ReassemblyLimits, frame,
 };
 
-use crate::corpus::{dir, index, read};
+use crate::corpus::{self, dir, read};
 use crate::mutation::Rng;
 
 const SUB: &str = "msrp";
 
-/// INDEX.tsv columns.
-const FILE: usize = 0;
+/// INDEX.tsv columns (column 0 is the file, see `corpus::row`).
 const VALIDITY: usize = 2;
 const KIND: usize = 3;
 const METHOD_OR_STATUS: usize = 4;
@@ -30,10 +29,7 @@ const OTHER_FIELDS: usize = 12;
 const BODY_OCTETS: usize = 13;
 
 fn row(file: &str) -> Vec<String> {
-    let r = index(SUB)
-        .into_iter()
-        .find(|r| r[FILE] == file)
-        .unwrap_or_else(|| panic!("{file} not in INDEX.tsv"));
+    let r = corpus::row(SUB, file);
     assert_eq!(r.len(), 15, "{file}: column count");
     r
 }
@@ -755,15 +751,7 @@ fn msrp_every_corpus_file_has_a_test() {
     let mut listed: Vec<String> = ALL.iter().map(|s| s.to_string()).collect();
     listed.sort();
     assert_eq!(on_disk, listed);
-    let indexed: Vec<String> = index(SUB)
-        .into_iter()
-        .map(|r| r[FILE].clone())
-        .filter(|n| n.ends_with(".msrp"))
-        .collect();
-    assert_eq!(indexed.len(), ALL.len());
-    for f in ALL {
-        assert!(indexed.iter().any(|i| i == f), "{f} not in INDEX.tsv");
-    }
+    corpus::assert_index_lists(SUB, |n| n.ends_with(".msrp"), ALL);
     // The test names follow the files.
     let src = include_str!("msrp.rs");
     for f in ALL {

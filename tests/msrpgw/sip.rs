@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use msrpgw::proto::sip::uri::Scheme;
 use msrpgw::proto::sip::*;
 
-use crate::corpus::{index, read};
+use crate::corpus::{self, index, read};
 
 const NO_EXTENSIONS: &[&str] = &[];
 
@@ -72,6 +72,13 @@ fn rejected<'a>(r: &'a SipRequest<'_>) -> Rejection<'a> {
     validate_request(r, NO_EXTENSIONS).expect_err("request must be rejected")
 }
 
+/// [`rejected`], with the status and the error kind validation gives.
+fn rejected_with<'a>(r: &'a SipRequest<'_>, status: u16, kind: SipErrorKind) -> Rejection<'a> {
+    let e = rejected(r);
+    assert_eq!((e.status, e.error.map(|e| e.kind)), (status, Some(kind)));
+    e
+}
+
 fn accepted(r: &SipRequest<'_>) {
     if let Err(e) = validate_request(r, NO_EXTENSIONS) {
         panic!("request rejected: {e:?}");
@@ -80,11 +87,7 @@ fn accepted(r: &SipRequest<'_>) {
 
 /// The `expected_handling` column of `file` in sip/torture/INDEX.tsv.
 fn handling(file: &str) -> String {
-    index("sip/torture")
-        .into_iter()
-        .find(|row| row[0] == file)
-        .unwrap_or_else(|| panic!("{file} not in INDEX.tsv"))[4]
-        .clone()
+    corpus::row("sip/torture", file)[4].clone()
 }
 
 fn assert_handling_says(file: &str, what: &str) {
@@ -500,11 +503,7 @@ fn torture_noreason() {
 fn torture_badinv01() {
     let b = torture("badinv01.dat");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::BadVia)
-    );
+    rejected_with(&r, 400, SipErrorKind::BadVia);
     assert_handling_says("badinv01.dat", "400");
 }
 
@@ -553,11 +552,7 @@ fn torture_scalar02() {
     let b = torture("scalar02.dat");
     assert_handling_says("scalar02.dat", "400");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::CSeqTooLarge)
-    );
+    rejected_with(&r, 400, SipErrorKind::CSeqTooLarge);
     assert_eq!(
         r.headers.max_forwards().unwrap_err().kind,
         SipErrorKind::BadMaxForwards
@@ -591,11 +586,7 @@ fn torture_quotbal() {
     let b = torture("quotbal.dat");
     assert_handling_says("quotbal.dat", "400");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::BadTo)
-    );
+    rejected_with(&r, 400, SipErrorKind::BadTo);
 }
 
 #[test]
@@ -677,11 +668,7 @@ fn torture_regbadct() {
     let b = torture("regbadct.dat");
     assert_handling_says("regbadct.dat", "400");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::ContactNotEnclosed)
-    );
+    rejected_with(&r, 400, SipErrorKind::ContactNotEnclosed);
 }
 
 #[test]
@@ -689,11 +676,7 @@ fn torture_badaspec() {
     let b = torture("badaspec.dat");
     assert_handling_says("badaspec.dat", "400");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::BadTo)
-    );
+    rejected_with(&r, 400, SipErrorKind::BadTo);
 }
 
 #[test]
@@ -710,11 +693,7 @@ fn torture_baddn() {
     let mut fixed = b.clone();
     fixed.extend_from_slice(b"\r\n");
     let r = request(&fixed);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::BadTo)
-    );
+    rejected_with(&r, 400, SipErrorKind::BadTo);
     assert_eq!(
         r.headers.from_addr().unwrap_err().kind,
         SipErrorKind::BadFrom
@@ -778,11 +757,7 @@ fn torture_insuf() {
     let b = torture("insuf.dat");
     assert_handling_says("insuf.dat", "400");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::MissingTo)
-    );
+    let e = rejected_with(&r, 400, SipErrorKind::MissingTo);
     assert_eq!(e.reason, "missing To header");
     assert_eq!(
         r.headers.call_id().unwrap_err().kind,
@@ -891,11 +866,7 @@ fn torture_multi01() {
     let b = torture("multi01.dat");
     assert_handling_says("multi01.dat", "400");
     let r = request(&b);
-    let e = rejected(&r);
-    assert_eq!(
-        (e.status, e.error.unwrap().kind),
-        (400, SipErrorKind::MultipleCSeq)
-    );
+    rejected_with(&r, 400, SipErrorKind::MultipleCSeq);
     let h = &r.headers;
     assert_eq!(h.call_id().unwrap_err().kind, SipErrorKind::MultipleCallId);
     assert_eq!(h.to_addr().unwrap_err().kind, SipErrorKind::MultipleTo);
@@ -1047,11 +1018,7 @@ fn torture_test() {
 /// Parses `file` and checks it against its INDEX.tsv row; returns the
 /// message (head-only for placeholder bodies) for further checks.
 fn check_message(file: &str, bytes: &[u8]) -> SipMessage<'static> {
-    let rows = index("sip/message");
-    let row = rows
-        .iter()
-        .find(|r| r[0] == file)
-        .unwrap_or_else(|| panic!("{file} not in INDEX.tsv"));
+    let row = corpus::row("sip/message", file);
     let col = |i: usize| row[i].as_str();
     let (validity, start_line, method_or_status) = (col(2), col(3), col(4));
     let (call_id, cseq, from_tag, to_tag) = (col(5), col(6), col(7), col(8));

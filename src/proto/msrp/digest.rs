@@ -13,7 +13,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::proto::lex::{is_token, is_token_str, split_quoted, unescape_quoted, write_quoted};
+use crate::proto::lex::{
+    is_token, is_token_str, skip_wsp, split_quoted, unescape_quoted, write_quoted,
+};
 
 /// A `name=value` parameter this module has no field for (RFC 4976 §7
 /// `auth-param`), kept in order. `value` is unescaped; `quoted` says how it
@@ -97,12 +99,7 @@ fn parse_params(s: &str) -> Result<Vec<RawParam<'_>>, usize> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(8);
     let mut i = 0;
-    let skip_ws = |mut i: usize| {
-        while i < b.len() && matches!(b[i], b' ' | b'\t') {
-            i += 1;
-        }
-        i
-    };
+    let skip_ws = |i| skip_wsp(b, i);
     loop {
         i = skip_ws(i);
         while i < b.len() && b[i] == b',' {
@@ -159,10 +156,7 @@ fn strip_digest(s: &str) -> Result<(&str, usize), usize> {
     if b.len() < 7 || !b[..6].eq_ignore_ascii_case(b"Digest") || !matches!(b[6], b' ' | b'\t') {
         return Err(0);
     }
-    let mut i = 7;
-    while i < b.len() && matches!(b[i], b' ' | b'\t') {
-        i += 1;
-    }
+    let i = skip_wsp(b, 7);
     Ok((&s[i..], i))
 }
 

@@ -43,8 +43,9 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::{MAX_TID_LEN, find_byte_fast, is_ident_char};
+use super::{MAX_TID_LEN, is_ident_char};
 use crate::proto::ParseError;
+use crate::proto::lex::find_byte;
 
 const DASHES: &[u8; 7] = b"-------";
 const START: &[u8; 5] = b"MSRP ";
@@ -82,6 +83,13 @@ impl Flag {
 /// Caps, chosen by the caller (msrpgw's config). A message whose start line
 /// plus headers exceed `max_header_bytes` is [`FrameErrorKind::HeaderTooLarge`];
 /// one whose body exceeds `max_body_bytes` is [`FrameErrorKind::BodyTooLarge`].
+///
+/// Not the same type as `sip::FrameLimits`, on purpose: an MSRP chunk
+/// declares no body length, so `max_body_bytes` bounds how far the framer
+/// scans for the end-line (the body of one chunk, not of the whole
+/// message), and the header cap does not count the empty line. SIP refuses
+/// a declared Content-Length up front. Separate types keep one protocol's
+/// configured caps from being passed to the other's framer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameLimits {
     pub max_header_bytes: usize,
@@ -340,7 +348,7 @@ impl Framer {
         // section to fit; never look further than that.
         let cap = limits.max_header_bytes.min(buf.len());
         let hay = buf.get(from..cap).unwrap_or(&[]);
-        match find_byte_fast(hay, b'\n') {
+        match find_byte(hay, b'\n') {
             Some(k) => {
                 let lf = from + k;
                 if lf == 0 || lf <= line || buf[lf - 1] != b'\r' {
@@ -495,7 +503,7 @@ fn scan_body(
     loop {
         let from = scan + 1;
         let hay = buf.get(from..search_end).unwrap_or(&[]);
-        let Some(k) = find_byte_fast(hay, b'\n') else {
+        let Some(k) = find_byte(hay, b'\n') else {
             // No LF in (scan, search_end): every CR position before
             // search_end - 1 is ruled out, and that one too unless it is a CR.
             let last = search_end.saturating_sub(1);
@@ -551,16 +559,7 @@ fn scan_body(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SEND: &[u8] = b"MSRP a786hjs2 SEND\r\n\
-To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp\r\n\
-From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp\r\n\
-Message-ID: 87652491\r\n\
-Byte-Range: 1-25/25\r\n\
-Content-Type: text/plain\r\n\
-\r\n\
-Hey Bob, are you there?\r\n\
--------a786hjs2$\r\n";
+    use crate::proto::msrp::tests::SEND;
 
     const OK: &[u8] = b"MSRP a786hjs2 200 OK\r\n\
 To-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp\r\n\

@@ -29,9 +29,11 @@ use super::header::{
     ByteRange, ByteRangeProblem, FailureReport, HeaderName, Status, SuccessReport, three_digits,
 };
 use super::uri::{MsrpUri, UriErrorKind};
-use super::{MAX_MESSAGE_ID_LEN, MAX_TID_LEN, find_byte_fast, first_non_text, is_ident};
+use super::{MAX_MESSAGE_ID_LEN, MAX_TID_LEN, first_non_text, is_ident};
 use crate::proto::ParseError;
-use crate::proto::lex::{is_token, parse_decimal, parse_params};
+use crate::proto::lex::{
+    find_byte, find_bytes, is_token, parse_decimal, parse_params, wsp_trimmed,
+};
 
 /// RFC 4975 §7.1: non-SEND request bodies MUST NOT exceed 10240 octets.
 pub const MAX_NON_SEND_BODY: usize = 10240;
@@ -317,7 +319,7 @@ impl<'a> Message<'a> {
         let mut h = Headers::default();
         let hb = head.as_bytes();
         while pos < hb.len() {
-            let Some(nl) = find_byte_fast(&hb[pos..], b'\n') else {
+            let Some(nl) = find_byte(&hb[pos..], b'\n') else {
                 return err(MsrpErrorKind::BadHeaderLine, base + pos);
             };
             if nl == 0 || hb[pos + nl - 1] != b'\r' {
@@ -513,7 +515,7 @@ impl<'a> Message<'a> {
             let mut pat = Vec::with_capacity(7 + self.tid.len());
             pat.extend_from_slice(b"-------");
             pat.extend_from_slice(self.tid.as_bytes());
-            if crate::proto::lex::find_bytes(b, &pat).is_some() {
+            if find_bytes(b, &pat).is_some() {
                 return Err(E::EndLineInBody);
             }
         }
@@ -623,7 +625,7 @@ fn parse_start_line(
     clean: bool,
 ) -> Result<(&str, Kind<'_>, usize), MsrpError> {
     let hb = head.as_bytes();
-    let Some(nl) = find_byte_fast(hb, b'\n') else {
+    let Some(nl) = find_byte(hb, b'\n') else {
         return err(MsrpErrorKind::BadStartLine, base + hb.len());
     };
     if nl == 0 || hb[nl - 1] != b'\r' {
@@ -633,7 +635,7 @@ fn parse_start_line(
     let Some(rest) = line.strip_prefix("MSRP ") else {
         return err(MsrpErrorKind::BadStartLine, base);
     };
-    let Some(sp) = find_byte_fast(rest.as_bytes(), b' ') else {
+    let Some(sp) = find_byte(rest.as_bytes(), b' ') else {
         return err(MsrpErrorKind::BadStartLine, base + line.len());
     };
     let (tid, what) = (&rest[..sp], &rest[sp + 1..]);
@@ -697,14 +699,7 @@ fn parse_header<'a>(
         return err(E::BadHeaderName, at);
     }
     let name = &line[..colon];
-    let mut vs = colon + 1;
-    while vs < lb.len() && matches!(lb[vs], b' ' | b'\t') {
-        vs += 1;
-    }
-    let mut ve = lb.len();
-    while ve > vs && matches!(lb[ve - 1], b' ' | b'\t') {
-        ve -= 1;
-    }
+    let (vs, ve) = wsp_trimmed(lb, colon + 1, lb.len());
     let value = &line[vs..ve];
     let vat = at + vs;
     if !clean {
@@ -1159,16 +1154,7 @@ impl<'a> RequestBuilder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SEND: &[u8] = b"MSRP a786hjs2 SEND\r\n\
-To-Path: msrp://biloxi.example.com:12763/kjhd37s2s20w2a;tcp\r\n\
-From-Path: msrp://atlanta.example.com:7654/jshA7weztas;tcp\r\n\
-Message-ID: 87652491\r\n\
-Byte-Range: 1-25/25\r\n\
-Content-Type: text/plain\r\n\
-\r\n\
-Hey Bob, are you there?\r\n\
--------a786hjs2$\r\n";
+    use crate::proto::msrp::tests::SEND;
 
     fn kind_of(b: &[u8]) -> MsrpError {
         Message::parse(b).unwrap_err()

@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::proto::ParseError;
-use crate::proto::lex::{Param, hex_val, is_token, percent_decode};
+use crate::proto::lex::{Param, find_byte, hex_val, is_token, percent_decode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scheme {
@@ -346,7 +346,7 @@ impl<'a> MsrpUri<'a> {
         loop {
             // Paths are short: a byte search beats `str::split`'s setup.
             let rest = &s[at..];
-            let end = super::find_byte_fast(rest.as_bytes(), b' ').unwrap_or(rest.len());
+            let end = find_byte(rest.as_bytes(), b' ').unwrap_or(rest.len());
             if end == 0 {
                 return Err(UriError::new(UriErrorKind::EmptyPath, at));
             }

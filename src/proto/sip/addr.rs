@@ -88,112 +88,10 @@ pub struct NameAddr<'a> {
     pub params: Vec<Param<'a>>,
 }
 
-// ---------------------------------------------------------------------------
-// Lexical checks shared by the parser and the writer, so whatever the parser
-// accepts the writer emits unchanged, and anything else gets quoted.
-
-/// `LWS = [*WSP CRLF] 1*WSP` starting at `i`: its length, or 0.
-fn lws_len(b: &[u8], i: usize) -> usize {
-    let mut j = i;
-    while j < b.len() && lex::is_wsp(b[j]) {
-        j += 1;
-    }
-    if b.get(j) == Some(&b'\r') && b.get(j + 1) == Some(&b'\n') {
-        let k = j + 2;
-        let mut m = k;
-        while m < b.len() && lex::is_wsp(b[m]) {
-            m += 1;
-        }
-        if m > k {
-            return m - i;
-        }
-    }
-    j - i
-}
-
-/// RFC 3261 §25.1 `quoted-string` (whole of `raw`, quotes included):
-/// `qdtext = LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII`,
-/// `quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)` (and, like
-/// `lex::split_quoted`, any non-ASCII character after `\`). On error, the
-/// offset of the offending byte.
-fn check_quoted(raw: &str) -> Result<(), usize> {
-    let b = raw.as_bytes();
-    if b.len() < 2 || b[0] != b'"' || b[b.len() - 1] != b'"' {
-        return Err(0);
-    }
-    let end = b.len() - 1;
-    let mut i = 1;
-    while i < end {
-        match b[i] {
-            b'\\' => match b.get(i + 1) {
-                Some(b'\r' | b'\n') => return Err(i + 1),
-                // `\` right before the closing quote escapes it.
-                _ if i + 1 >= end => return Err(i),
-                _ => i += 2,
-            },
-            b'"' => return Err(i),
-            b' ' | b'\t' | b'\r' => {
-                let n = lws_len(b, i);
-                if n == 0 || i + n > end {
-                    return Err(i);
-                }
-                i += n;
-            }
-            c if c < 0x20 || c == 0x7F => return Err(i),
-            _ => i += 1,
-        }
-    }
-    Ok(())
-}
-
-/// `token *(LWS token)`. On error, the offset of the offending byte.
-fn check_token_seq(raw: &str) -> Result<(), usize> {
-    let b = raw.as_bytes();
-    let mut i = 0;
-    loop {
-        let start = i;
-        while i < b.len() && lex::is_token(b[i]) {
-            i += 1;
-        }
-        if i == start {
-            return Err(i);
-        }
-        if i == b.len() {
-            return Ok(());
-        }
-        let n = lws_len(b, i);
-        if n == 0 {
-            return Err(i);
-        }
-        i += n;
-    }
-}
-
 /// `gen-value = token / host / quoted-string` (RFC 3261 §25.1); a host
 /// other than an IPv6 reference is made of token characters.
 fn is_gen_value(v: &str) -> bool {
-    lex::is_token_str(v) || is_ipv6_reference(v) || check_quoted(v).is_ok()
-}
-
-/// Writes `text` as a quoted-string: `"` and `\` and control characters
-/// become quoted-pairs, CR and LF (which no quoted-pair may carry) become SP.
-fn push_quoted(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '\r' | '\n' => out.push(' '),
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c < ' ' && c != '\t') || c == '\u{7f}' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    lex::is_token_str(v) || is_ipv6_reference(v) || lex::check_quoted(v).is_ok()
 }
 
 fn own(c: Cow<'_, str>) -> Cow<'static, str> {
@@ -227,7 +125,7 @@ impl<'a> NameAddr<'a> {
                 .map_err(|e| e.shifted(start).map_kind(AddrErrorKind::Lex))?;
             let end = start + inner.len() + 2;
             let raw = &s[start..end];
-            check_quoted(raw)
+            lex::check_quoted(raw)
                 .map_err(|k| AddrError::new(AddrErrorKind::BadDisplayName, start + k))?;
             display_name = Some(Cow::Borrowed(raw));
             laquot = lex::skip_lws(b, end);
@@ -246,7 +144,7 @@ impl<'a> NameAddr<'a> {
                 Some(rel) if !is_addr_spec => {
                     laquot = start + rel;
                     let raw = lex::trim_lws(&s[start..laquot]);
-                    check_token_seq(raw)
+                    lex::check_token_seq(raw)
                         .map_err(|k| AddrError::new(AddrErrorKind::BadDisplayName, start + k))?;
                     display_name = Some(Cow::Borrowed(raw));
                 }
@@ -328,13 +226,15 @@ impl<'a> NameAddr<'a> {
     /// Sets the display name from plain text: kept as is when it is a
     /// token sequence (`Alice Smith`), quoted otherwise (`"Smith, Alice"`).
     pub fn with_display_name(mut self, text: &str) -> Self {
-        self.display_name = Some(if check_token_seq(text).is_ok() && !text.contains('\r') {
-            Cow::Owned(text.to_owned())
-        } else {
-            let mut q = String::with_capacity(text.len() + 2);
-            push_quoted(&mut q, text);
-            Cow::Owned(q)
-        });
+        self.display_name = Some(
+            if lex::check_token_seq(text).is_ok() && !text.contains('\r') {
+                Cow::Owned(text.to_owned())
+            } else {
+                let mut q = String::with_capacity(text.len() + 2);
+                lex::write_quoted(&mut q, text);
+                Cow::Owned(q)
+            },
+        );
         self
     }
 
@@ -399,7 +299,7 @@ fn make_param(name: &str, value: Option<&str>) -> Param<'static> {
             v.to_owned()
         } else {
             let mut q = String::with_capacity(v.len() + 2);
-            push_quoted(&mut q, v);
+            lex::write_quoted(&mut q, v);
             q
         }
     });
@@ -435,11 +335,11 @@ impl fmt::Display for NameAddr<'_> {
     /// Always the name-addr form `["display" ]<uri>;params`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.display_name {
-            if check_quoted(d).is_ok() || check_token_seq(d).is_ok() {
+            if lex::check_quoted(d).is_ok() || lex::check_token_seq(d).is_ok() {
                 f.write_str(d)?;
             } else {
                 let mut q = String::with_capacity(d.len() + 2);
-                push_quoted(&mut q, d);
+                lex::write_quoted(&mut q, d);
                 f.write_str(&q)?;
             }
             f.write_char(' ')?;
@@ -452,7 +352,7 @@ impl fmt::Display for NameAddr<'_> {
                     Some(v) if is_gen_value(v) => write!(f, ";{}={v}", p.name)?,
                     Some(v) => {
                         let mut q = String::with_capacity(v.len() + 2);
-                        push_quoted(&mut q, v);
+                        lex::write_quoted(&mut q, v);
                         write!(f, ";{}={q}", p.name)?;
                     }
                 }

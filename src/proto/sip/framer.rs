@@ -19,11 +19,17 @@
 
 use std::fmt;
 
-use super::scan::LfIter;
 use crate::proto::ParseError;
-use crate::proto::lex::is_wsp;
+use crate::proto::lex::{LfIter, is_wsp, skip_wsp};
 
 /// Caps a connection's owner sets for one message.
+///
+/// Not the same type as `msrp::FrameLimits`, on purpose: a SIP body cap
+/// refuses a declared Content-Length before any body byte is buffered, and
+/// the header cap counts the empty line; an MSRP body has no declared
+/// length, so its cap bounds the scan for the end-line instead. Separate
+/// types keep one protocol's configured caps from being passed to the
+/// other's framer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameLimits {
     /// Start line plus headers plus the empty line, in octets.
@@ -251,14 +257,12 @@ pub fn frame(buf: &[u8], limits: &FrameLimits) -> Result<Option<Frame>, FrameErr
 /// index where its value starts.
 #[inline]
 fn content_length_value(line: &[u8]) -> Option<usize> {
-    let mut i = match line.first()? | 0x20 {
+    let i = match line.first()? | 0x20 {
         b'l' => 1,
         b'c' if line.get(..14)?.eq_ignore_ascii_case(b"content-length") => 14,
         _ => return None,
     };
-    while i < line.len() && is_wsp(line[i]) {
-        i += 1;
-    }
+    let i = skip_wsp(line, i);
     (line.get(i) == Some(&b':')).then_some(i + 1)
 }
 

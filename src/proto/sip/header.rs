@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::proto::lex::{is_token_str, split_unquoted, trim_lws};
+use crate::proto::lex::{is_token_str, load_word, split_unquoted, trim_lws};
 
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $var:ident => $name:literal, $compact:expr; )*) => {
@@ -347,9 +347,7 @@ pub(crate) fn classify_in(b: &[u8], start: usize, end: usize) -> Option<u8> {
             // Branch-free over the three words: any difference sets a bit.
             let mut diff = 0;
             for k in 0..3 {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&window[8 * k..8 * k + 8]);
-                let x = u64::from_le_bytes(w);
+                let x = load_word(&window[8 * k..8 * k + 8]);
                 // CR folds onto `-` too: a `-` must have had bit 0x20 set.
                 diff |= ((x | 0x2020_2020_2020_2020) & masks[k]) ^ words[k];
                 diff |= (x & dashes[k]) ^ dashes[k];
@@ -513,7 +511,8 @@ impl<'a> Headers<'a> {
     }
 
     /// Appends a parsed header with a borrowed value: `known` from
-    /// [`classify`], `name` the name as written.
+    /// [`classify`], `name` the name as written (read only when `known` is
+    /// `None`).
     ///
     /// Why not `push(Header { .. })`: the compiler assembles the struct on
     /// the stack with 8-byte stores and copies it with 16-byte loads, which

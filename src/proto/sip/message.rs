@@ -39,10 +39,12 @@ use super::framer::{
     Frame, FrameError, FrameErrorKind, FrameKind, FrameLimits, KeepAlive, frame, keep_alive,
 };
 use super::header::{CONTENT_LENGTH, Header, HeaderName, Headers, classify_in, clean_value};
-use super::scan::{Step, find_byte, find_eol, name_error, next_header};
+use super::scan::{Step, name_error, next_header};
 use super::typed::parse_name_addr;
 use super::uri::Uri;
-use crate::proto::lex::{is_token, is_token_str, parse_decimal, trim_lws, unfold};
+use crate::proto::lex::{
+    find_byte, find_eol, is_token, is_token_str, parse_decimal, trim_lws, unfold,
+};
 
 /// Request method (RFC 3261 §7.1; MESSAGE from RFC 3428). Methods are
 /// case-sensitive: `invite` is an extension method, not INVITE.
@@ -427,24 +429,28 @@ fn parse_text<'a>(
         Ok((SipMessage::Response(resp), used))
     } else {
         let (method, uri_text, uri_at, version) = split_request_line(text, pos, eol)?;
-        // Matched here rather than returned through a helper: a Uri is
-        // large and each move through a Result is a memcpy.
-        let uri = match Uri::parse(uri_text) {
-            Ok(u) => u,
+        // The headers are split before the Request-URI is parsed, so the
+        // (large) Uri goes straight into the message instead of being
+        // moved past that call. A bad Request-URI is still the error
+        // reported, whatever the headers hold: both are pure functions.
+        let rest = rest.parse();
+        match Uri::parse(uri_text) {
+            Ok(uri) => {
+                let (headers, body, used) = rest?;
+                let req = SipRequest {
+                    method: Method::parse(method),
+                    uri,
+                    version,
+                    headers,
+                    body,
+                };
+                Ok((SipMessage::Request(req), used))
+            }
             Err(e) => {
                 let at = uri_at + e.offset;
-                return Err(SipError::new(SipErrorKind::BadRequestUri, at).into());
+                Err(SipError::new(SipErrorKind::BadRequestUri, at).into())
             }
-        };
-        let (headers, body, used) = rest.parse()?;
-        let req = SipRequest {
-            method: Method::parse(method),
-            uri,
-            version,
-            headers,
-            body,
-        };
-        Ok((SipMessage::Request(req), used))
+        }
     }
 }
 
@@ -478,17 +484,21 @@ impl<'a> Rest<'a> {
             };
             // Every range ends next to an ASCII byte of valid UTF-8, so
             // these are char boundaries; `get` keeps that unproven claim
-            // from ever becoming a panic.
-            let (Some(name), Some(raw)) = (
-                text.get(h.name_start..h.name_end),
-                text.get(h.value_start..h.value_end),
-            ) else {
-                return Err(SipError::new(SipErrorKind::NotUtf8, h.name_start).into());
-            };
+            // from ever becoming a panic. A known name is classified from
+            // the bytes and needs no text of its own.
+            let not_utf8 = || SipError::new(SipErrorKind::NotUtf8, h.name_start);
             let known = classify_in(b, h.name_start, h.name_end);
-            if known.is_none() && !is_token_str(name) {
-                return Err(name_error(b, h.name_start).into());
-            }
+            let name = match known {
+                Some(_) => "",
+                None => {
+                    let name = text.get(h.name_start..h.name_end).ok_or_else(not_utf8)?;
+                    if !is_token_str(name) {
+                        return Err(name_error(b, h.name_start).into());
+                    }
+                    name
+                }
+            };
+            let raw = text.get(h.value_start..h.value_end).ok_or_else(not_utf8)?;
             let value = if h.folded {
                 match unfold(raw) {
                     Cow::Borrowed(t) => Cow::Borrowed(trim_lws(t)),
@@ -509,7 +519,10 @@ impl<'a> Rest<'a> {
             match value {
                 Cow::Borrowed(v) => headers.push_borrowed(known, name, v, h.value_start),
                 value => headers.push_raw(Header {
-                    name: HeaderName::parse(name),
+                    name: match known {
+                        Some(i) => HeaderName::from_index(i),
+                        None => HeaderName::Other(Cow::Borrowed(name)),
+                    },
                     value,
                     offset: h.value_start,
                 }),
@@ -584,7 +597,7 @@ fn split_request_line(
 ) -> Result<(&str, &str, usize, Version), SipError> {
     let line = &text.as_bytes()[start..end];
     let bad = |at| SipError::new(SipErrorKind::BadRequestLine, at);
-    let sp1 = find_byte(line, 0, b' ').ok_or(bad(end))?;
+    let sp1 = find_byte(line, b' ').ok_or(bad(end))?;
     if sp1 == 0 {
         return Err(bad(start));
     }
@@ -592,7 +605,9 @@ fn split_request_line(
         return Err(SipError::new(SipErrorKind::BadMethod, start + i));
     }
     let uri_start = sp1 + 1;
-    let sp2 = find_byte(line, uri_start, b' ').ok_or(bad(end))?;
+    let sp2 = find_byte(&line[uri_start..], b' ')
+        .map(|i| uri_start + i)
+        .ok_or(bad(end))?;
     if sp2 == uri_start {
         return Err(bad(start + uri_start));
     }

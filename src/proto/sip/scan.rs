@@ -1,96 +1,16 @@
-//! Byte scanning for the hot paths: line-end, colon and LF search, and
-//! header-line splitting (RFC 3261 §7.3.1 `message-header`, folding per
-//! §7.3.1).
+//! Header-line splitting for the SIP parser (RFC 3261 §7.3.1
+//! `message-header`, folding per §7.3.1).
 //!
-//! Owns: word-at-a-time (SWAR) byte search and the header-line walker used
-//! by the datagram parser; the LF iterator used by the stream framer.
+//! Owns: the header-line walker used by the message parser, and the error
+//! it reports for a line that is not `name: value`. The word-at-a-time
+//! byte search it runs on lives in [`crate::proto::lex`].
 //!
 //! Must not: allocate, classify header names, or interpret values.
-//!
-//! Why SWAR: SIP header lines are tens of bytes, so a portable eight-bytes-
-//! per-step search beats a byte loop, without unsafe code or a SIMD crate.
 
 use super::error::{SipError, SipErrorKind};
-use crate::proto::lex::{is_token, is_wsp};
-
-const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-const HI: u64 = 0x8080_8080_8080_8080;
-const LO: u64 = 0x0101_0101_0101_0101;
-
-/// The high bit set in exactly the bytes of `x` equal to `byte` (exact: no
-/// carries between bytes, so every set bit is a true match).
-#[inline(always)]
-const fn match_mask(x: u64, byte: u8) -> u64 {
-    let v = x ^ (LO * byte as u64);
-    !(((v & LO7) + LO7) | v) & HI
-}
-
-/// High bits at the bytes of `x` below `n` (n <= 128). Only the lowest set
-/// bit is exact (a borrow can mark bytes above it), which is all a
-/// find-first search needs.
-#[inline(always)]
-const fn below_mask(x: u64, n: u8) -> u64 {
-    x.wrapping_sub(LO * n as u64) & !x & HI
-}
-
-/// Like `match_mask`, exact in its lowest set bit only, one op cheaper.
-#[inline(always)]
-const fn first_match_mask(x: u64, byte: u8) -> u64 {
-    below_mask(x ^ (LO * byte as u64), 1)
-}
-
-#[inline(always)]
-fn word(c: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(c);
-    u64::from_le_bytes(w)
-}
-
-/// Index of the first byte at or after `from` for which `hit` holds, where
-/// `mask` marks (at least the first of) the matching bytes of a word.
-#[inline(always)]
-fn find_by(
-    b: &[u8],
-    from: usize,
-    mask: impl Fn(u64) -> u64,
-    hit: impl Fn(u8) -> bool,
-) -> Option<usize> {
-    let tail = b.get(from..)?;
-    let mut i = from;
-    let mut chunks = tail.chunks_exact(8);
-    for c in &mut chunks {
-        let m = mask(word(c));
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&c| hit(c))
-        .map(|p| i + p)
-}
-
-/// Index of the first CR or LF in `b` at or after `from`. Searches for any
-/// byte below 0x0E (CR is 0x0D, LF 0x0A) with one mask, and steps over the
-/// rare other control characters (HTAB, or NUL in a quoted-pair).
-#[inline]
-pub(crate) fn find_eol(b: &[u8], mut from: usize) -> Option<usize> {
-    loop {
-        let p = find_by(b, from, |x| below_mask(x, 0x0e), |c| c < 0x0e)?;
-        if b[p] == b'\r' || b[p] == b'\n' {
-            return Some(p);
-        }
-        from = p + 1;
-    }
-}
-
-/// Index of the first `byte` in `b` at or after `from`.
-#[inline]
-pub(crate) fn find_byte(b: &[u8], from: usize, byte: u8) -> Option<usize> {
-    find_by(b, from, |x| first_match_mask(x, byte), |c| c == byte)
-}
+use crate::proto::lex::{
+    below_mask, find_by, find_eol, first_match_mask, is_token, is_wsp, skip_wsp,
+};
 
 /// Index of the first `:`, CR or LF in `b` at or after `from`.
 #[inline]
@@ -106,57 +26,6 @@ fn find_colon_or_eol(b: &[u8], mut from: usize) -> Option<usize> {
             return Some(p);
         }
         from = p + 1;
-    }
-}
-
-/// Every LF in `b`, in order, eight bytes per step.
-pub(crate) struct LfIter<'b> {
-    b: &'b [u8],
-    /// Start of the next word to load.
-    next: usize,
-    /// Start of the word whose remaining matches are in `mask`.
-    base: usize,
-    mask: u64,
-}
-
-impl<'b> LfIter<'b> {
-    pub(crate) fn new(b: &'b [u8]) -> Self {
-        LfIter {
-            b,
-            next: 0,
-            base: 0,
-            mask: 0,
-        }
-    }
-}
-
-impl Iterator for LfIter<'_> {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        loop {
-            if self.mask != 0 {
-                let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
-                self.mask &= self.mask - 1;
-                return Some(at);
-            }
-            let rest = self.b.get(self.next..)?;
-            if rest.is_empty() {
-                return None;
-            }
-            self.base = self.next;
-            self.next += 8;
-            self.mask = match rest.get(..8) {
-                Some(c) => match_mask(word(c), b'\n'),
-                // A tail shorter than a word: set the bits by hand.
-                None => rest
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| **c == b'\n')
-                    .fold(0, |m, (k, _)| m | 0x80 << (8 * k)),
-            };
-        }
     }
 }
 
@@ -221,10 +90,7 @@ pub(crate) fn next_header(b: &[u8], pos: usize) -> Result<Step, SipError> {
     if name_end == pos {
         return err(SipErrorKind::BadHeaderName, pos);
     }
-    let mut i = colon + 1;
-    while i < b.len() && is_wsp(b[i]) {
-        i += 1;
-    }
+    let mut i = skip_wsp(b, colon + 1);
     let value_start = i;
     let mut folded = false;
     loop {
@@ -274,9 +140,7 @@ pub(crate) fn name_error(b: &[u8], pos: usize) -> SipError {
     if i == pos {
         return SipError::new(SipErrorKind::BadHeaderName, pos);
     }
-    while i < b.len() && is_wsp(b[i]) {
-        i += 1;
-    }
+    i = skip_wsp(b, i);
     match b.get(i) {
         None => SipError::new(SipErrorKind::Unterminated, i),
         _ => SipError::new(SipErrorKind::MissingColon, i),
@@ -286,35 +150,6 @@ pub(crate) fn name_error(b: &[u8], pos: usize) -> SipError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn eol_search_every_position() {
-        for len in 0..40 {
-            for at in 0..len {
-                for c in [b'\r', b'\n'] {
-                    let mut v = vec![b'a'; len];
-                    v[at] = c;
-                    for from in 0..=len + 1 {
-                        let want = (from <= at).then_some(at);
-                        assert_eq!(find_eol(&v, from), want, "len {len} at {at} from {from}");
-                    }
-                }
-                let mut v = vec![b'\r'; len];
-                v[at] = b'\n';
-                assert_eq!(LfIter::new(&v).collect::<Vec<_>>(), [at]);
-            }
-            assert_eq!(find_eol(&vec![b'x'; len], 0), None);
-            assert_eq!(LfIter::new(&vec![b'\r'; len]).next(), None);
-            let all = vec![b'\n'; len];
-            assert_eq!(
-                LfIter::new(&all).collect::<Vec<_>>(),
-                (0..len).collect::<Vec<_>>()
-            );
-        }
-        // High bytes and near misses must not look like matches.
-        let v = [0x8d, 0x8a, 0xff, 0x0e, 0x0b, 0x0c, 0x09, 0x00, 0x8d, b'\n'];
-        assert_eq!(find_eol(&v, 0), Some(9));
-    }
 
     #[test]
     fn header_lines() {

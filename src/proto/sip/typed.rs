@@ -6,7 +6,7 @@
 //! Owns: [`Via`] (and [`Transport`]), [`CSeq`], [`MediaType`],
 //! [`RetryAfter`], [`Warning`], [`Contact`], option-tag lists, the
 //! single-value checks of those headers, and the tolerance rule for empty
-//! parameters (below).
+//! parameters (below; the lexing is `lex::parse_params_skip_empty`).
 //!
 //! Must not: parse URIs or name-addr itself (that is `uri` and `addr`),
 //! decide which response a problem deserves (that is `validate`).
@@ -25,8 +25,8 @@ use super::error::{SipError, SipErrorKind};
 use super::header::{HeaderName, Headers};
 use super::message::Method;
 use crate::proto::lex::{
-    Param, find_param, is_token, is_token_str, is_wsp, parse_decimal, split_quoted, split_unquoted,
-    trim_lws,
+    Param, drop_empty_params, find_param, has_empty_param, is_token, is_token_str, is_wsp,
+    parse_decimal, parse_params_skip_empty, skip_lws, split_quoted, trim_lws,
 };
 
 /// Via transport (RFC 3261 §20.42 `transport`; WS/WSS from RFC 7118).
@@ -187,7 +187,7 @@ impl<'a> Via<'a> {
             );
             i = skip_lws(b, i);
         }
-        let params = parse_params_tolerant(&s[i..], via_value_char).map_err(|at| bad(i + at))?;
+        let params = parse_params_skip_empty(&s[i..], via_value_char).map_err(|at| bad(i + at))?;
         let via = Via {
             protocol: Cow::Borrowed(protocol),
             version: Cow::Borrowed(version),
@@ -288,13 +288,6 @@ fn via_value_char(c: u8) -> bool {
     is_token(c) || c == b':'
 }
 
-fn skip_lws(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\r' | b'\n') {
-        i += 1;
-    }
-    i
-}
-
 fn token_at(s: &str, i: usize) -> Option<(&str, usize)> {
     let b = s.as_bytes();
     let mut j = i;
@@ -310,84 +303,15 @@ fn expect_slash(b: &[u8], i: usize) -> Option<usize> {
     (b.get(i) == Some(&b'/')).then(|| skip_lws(b, i + 1))
 }
 
-/// `*( SEMI generic-param )` with empty parameters skipped (see the module
-/// docs). `generic-param = token [ EQUAL gen-value ]`, `gen-value = token /
-/// host / quoted-string`. Err is the offset of the bad parameter in `s`.
-fn parse_params_tolerant<'a>(
-    s: &'a str,
-    value_ok: fn(u8) -> bool,
-) -> Result<Vec<Param<'a>>, usize> {
-    let t = trim_lws(s);
-    if t.is_empty() {
-        return Ok(Vec::new());
-    }
-    if !t.starts_with(';') {
-        return Err(s.len() - s.trim_start_matches([' ', '\t', '\r', '\n']).len());
-    }
-    let base = s.len() - s.trim_start_matches([' ', '\t', '\r', '\n']).len();
-    let mut out = Vec::new();
-    for (off, piece) in split_unquoted(t, b';').skip(1) {
-        let at = base + off;
-        let p = trim_lws(piece);
-        if p.is_empty() {
-            continue;
-        }
-        let (name, value) = match p.find('=') {
-            Some(eq) => (trim_lws(&p[..eq]), Some(trim_lws(&p[eq + 1..]))),
-            None => (p, None),
-        };
-        if !is_token_str(name) {
-            return Err(at);
-        }
-        if let Some(v) = value {
-            let ok = if v.starts_with('"') {
-                matches!(split_quoted(v), Ok((_, "")))
-            } else if v.starts_with('[') {
-                v.ends_with(']') && v.len() > 2
-            } else {
-                !v.is_empty() && v.bytes().all(value_ok)
-            };
-            if !ok {
-                return Err(at);
-            }
-        }
-        out.push(Param {
-            name: Cow::Borrowed(name),
-            value: value.map(Cow::Borrowed),
-        });
-    }
-    Ok(out)
-}
-
-/// True when `s` has a `;` followed (after LWS) by another `;` or the end,
-/// outside quotes and `<>`.
-fn has_empty_param(s: &str) -> bool {
-    split_unquoted(s, b';')
-        .skip(1)
-        .any(|(_, p)| trim_lws(p).is_empty())
-}
-
 /// name-addr / addr-spec with header params (RFC 3261 §25.1 `from-spec`,
 /// `contact-param`, `route-param`), tolerating empty parameters. Borrows in
 /// the common case; only a value with `;;` is copied and re-parsed.
 pub fn parse_name_addr(s: &str) -> Result<NameAddr<'_>, usize> {
     match NameAddr::parse(s) {
         Ok(a) => Ok(a),
-        Err(e) if has_empty_param(s) => {
-            let mut cleaned = String::with_capacity(s.len());
-            for (i, (_, p)) in split_unquoted(s, b';').enumerate() {
-                if i > 0 {
-                    if trim_lws(p).is_empty() {
-                        continue;
-                    }
-                    cleaned.push(';');
-                }
-                cleaned.push_str(p);
-            }
-            NameAddr::parse(&cleaned)
-                .map(NameAddr::into_owned)
-                .map_err(|_| e.offset)
-        }
+        Err(e) if has_empty_param(s) => NameAddr::parse(&drop_empty_params(s))
+            .map(NameAddr::into_owned)
+            .map_err(|_| e.offset),
         Err(e) => Err(e.offset),
     }
 }
@@ -459,7 +383,7 @@ impl<'a> MediaType<'a> {
         let (t, j) = token_at(s, i).ok_or(bad(i))?;
         let i = expect_slash(b, j).ok_or(bad(j))?;
         let (sub, j) = token_at(s, i).ok_or(bad(i))?;
-        let params = parse_params_tolerant(&s[j..], is_token).map_err(|at| bad(j + at))?;
+        let params = parse_params_skip_empty(&s[j..], is_token).map_err(|at| bad(j + at))?;
         Ok(MediaType {
             mtype: Cow::Borrowed(t),
             subtype: Cow::Borrowed(sub),
@@ -545,7 +469,7 @@ impl<'a> RetryAfter<'a> {
             }
             i += 1;
         }
-        let params = parse_params_tolerant(&s[i..], is_token).map_err(|at| bad(i + at))?;
+        let params = parse_params_skip_empty(&s[i..], is_token).map_err(|at| bad(i + at))?;
         Ok(RetryAfter {
             seconds,
             comment,

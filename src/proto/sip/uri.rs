@@ -164,6 +164,17 @@ static TEL_NUMBER: [bool; 256] = {
     }
     t
 };
+/// Characters after the first of a hostname label: `alphanum / "-"`.
+static LABEL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric() || c == b'-';
+        i += 1;
+    }
+    t
+};
 /// Characters a host can be written with (hostname, IPv4, IPv6 reference).
 static HOST: [bool; 256] = {
     let mut t = [false; 256];
@@ -365,6 +376,35 @@ pub(crate) fn is_ipv6_reference(s: &str) -> bool {
 // ---------------------------------------------------------------------------
 // Parser
 
+/// What [`Uri::parse_common`] found; the fields it does not list are
+/// absent. Small, so it moves cheaply; [`Common::into_uri`] builds the
+/// large [`Uri`] where the caller writes it.
+struct Common<'a> {
+    scheme: Scheme,
+    scheme_raw: &'a str,
+    user: Option<&'a str>,
+    host: &'a str,
+    port: Option<u16>,
+    params: Vec<Param<'a>>,
+}
+
+impl<'a> Common<'a> {
+    #[inline(always)]
+    fn into_uri(self) -> Uri<'a> {
+        Uri {
+            scheme: self.scheme,
+            scheme_raw: Cow::Borrowed(self.scheme_raw),
+            user: self.user.map(Cow::Borrowed),
+            password: None,
+            host: Cow::Borrowed(self.host),
+            port: self.port,
+            params: self.params,
+            headers: Vec::new(),
+            opaque: None,
+        }
+    }
+}
+
 impl<'a> Uri<'a> {
     /// Parses `SIP-URI` / `SIPS-URI` (RFC 3261 §19.1.1, §25.1), a basic tel
     /// URI (RFC 3966 §3: `telephone-subscriber` and its `;params`), or any
@@ -372,7 +412,133 @@ impl<'a> Uri<'a> {
     ///
     /// The userinfo is everything up to the first `@` (an `@` inside the user
     /// part must be escaped, RFC 4475 §3.1.1.9 `semiuri`).
+    #[inline]
     pub fn parse(s: &'a str) -> Result<Uri<'a>, UriError> {
+        // Built here from small parts, not returned whole from the helper:
+        // a Uri is large, and each move of one is a memcpy.
+        match Self::parse_common(s) {
+            Some(c) => Ok(c.into_uri()),
+            None => Self::parse_full(s),
+        }
+    }
+
+    /// The common shape, `sip:` or `sips:` then `[user@]host[:port]` and
+    /// `;params` (no password, no `%` in user or host, no IPv6 reference,
+    /// no `?headers`), in one pass. `None` for anything else, and for every
+    /// input [`Self::parse_full`] rejects: this path accepts a subset of
+    /// what the full parser accepts and returns the same `Uri` for it, so
+    /// results and errors do not depend on which path ran. Every byte it
+    /// accepts is in a class the full parser's illegal-character check
+    /// allows, and the host rules are those of `check_host`.
+    #[inline]
+    fn parse_common(s: &'a str) -> Option<Common<'a>> {
+        let b = s.as_bytes();
+        let n = b.len();
+        if !b.get(..3)?.eq_ignore_ascii_case(b"sip") {
+            return None;
+        }
+        let (scheme, start) = match b.get(3)? {
+            b':' => (Scheme::Sip, 4),
+            b's' | b'S' if b.get(4) == Some(&b':') => (Scheme::Sips, 5),
+            _ => return None,
+        };
+
+        // userinfo: up to the first `@`, all `user` characters.
+        let mut i = start;
+        while i < n && USER[usize::from(b[i])] {
+            i += 1;
+        }
+        let (user, host_start) = if b.get(i) == Some(&b'@') {
+            if i == start {
+                return None;
+            }
+            (Some(&s[start..i]), i + 1)
+        } else {
+            // A password, an escape or a stray byte before an `@`: the
+            // full parser decides. No `@` at all: no userinfo.
+            if lex::find_byte(&b[i..], b'@').is_some() {
+                return None;
+            }
+            (None, start)
+        };
+
+        // host: a hostname (labels of alphanumerics and inner `-`, an
+        // optional final `.`) or an IPv4 address, up to `:`, `;`, `?`.
+        let mut i = host_start;
+        let mut last_label_digit = false;
+        let mut final_dot = false;
+        loop {
+            match b.get(i) {
+                Some(c) if c.is_ascii_alphanumeric() => last_label_digit = c.is_ascii_digit(),
+                None | Some(b':' | b';' | b'?') if i > host_start => {
+                    final_dot = true;
+                    break;
+                }
+                _ => return None,
+            }
+            i += 1;
+            while i < n && LABEL[usize::from(b[i])] {
+                i += 1;
+            }
+            if b[i - 1] == b'-' {
+                return None;
+            }
+            if b.get(i) != Some(&b'.') {
+                break;
+            }
+            i += 1;
+        }
+        let host_end = i;
+        if !matches!(b.get(i), None | Some(b':' | b';' | b'?')) {
+            return None;
+        }
+        if last_label_digit {
+            // check_host: a last label starting with a digit makes the
+            // host an IPv4 address, which has no final `.`.
+            if final_dot {
+                return None;
+            }
+            check_ipv4(&b[host_start..host_end]).ok()?;
+        }
+
+        // port = 1*DIGIT, at most 65535 (leading zeros allowed).
+        let mut port = None;
+        if b.get(i) == Some(&b':') {
+            let ps = i + 1;
+            let mut v: u32 = 0;
+            i = ps;
+            while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+                v = v * 10 + u32::from(c - b'0');
+                if v > u32::from(u16::MAX) {
+                    return None;
+                }
+                i += 1;
+            }
+            if i == ps {
+                return None;
+            }
+            port = u16::try_from(v).ok();
+        }
+
+        let mut params = Vec::new();
+        if b.get(i) == Some(&b';') {
+            i = parse_uri_params(s, i, &PARAMCHAR, &mut params).ok()?;
+        }
+        if i != n {
+            return None;
+        }
+        Some(Common {
+            scheme,
+            scheme_raw: &s[..start - 1],
+            user,
+            host: &s[host_start..host_end],
+            port,
+            params,
+        })
+    }
+
+    /// Every form [`Self::parse`] accepts, with its errors.
+    fn parse_full(s: &'a str) -> Result<Uri<'a>, UriError> {
         let b = s.as_bytes();
         if b.is_empty() {
             return Err(UriError::new(UriErrorKind::Empty, 0));
@@ -1083,6 +1249,69 @@ mod tests {
             Ok(u) => u,
             Err(e) => panic!("{s:?}: {e}"),
         }
+    }
+
+    /// The one-pass path accepts only what the full parser accepts, with
+    /// the same result: checked on seeds of every shape and on every
+    /// one-byte substitution, deletion and truncation of them.
+    #[test]
+    fn common_path_agrees_with_full_parser() {
+        let seeds = [
+            "sip:user2@domain.com",
+            "sip:alice@atlanta.example.com:5060;transport=tcp;lr",
+            "SIPS:Bob@biloxi.example.com.",
+            "sip:192.0.2.4:0005060",
+            "sip:proxy.example.com;lr",
+            "sip:host:65535;maddr=239.255.255.1;ttl=15",
+            "sip:a-b.c-d.e1;x;y=z",
+            "sip:+1-212-555-1212;user=phone@gw.example.net",
+            "sip:u@1.2.3.4.",
+            "sip:u@h;p=%41",
+            "sip:u%41@h",
+            "sip:u:pw@h",
+            "sip:u@[::1]:5060",
+            "sip:u@h?subject=x",
+            "sips:u@h:99999",
+            "sip:u@-h",
+            "sip:u@a.b-c.d.:5060",
+            "sip:u@a.1b;x",
+            "sip:u@1.2.3.256",
+            "sip:u@10.0.0.1:5",
+            "sip:@h",
+            "sip:",
+            "tel:+1-201-555-0123",
+            "im:alice@example.com",
+        ];
+        let alphabet = b"@:;?%[]-.=&/_ <x0A5";
+        let mut variants: Vec<Vec<u8>> = Vec::new();
+        for seed in seeds {
+            let b = seed.as_bytes();
+            variants.push(b.to_vec());
+            for i in 0..b.len() {
+                variants.push(b[..i].to_vec());
+                let mut d = b.to_vec();
+                d.remove(i);
+                variants.push(d);
+                for &c in alphabet {
+                    let mut v = b.to_vec();
+                    v[i] = c;
+                    variants.push(v);
+                }
+            }
+        }
+        let mut common = 0;
+        for v in &variants {
+            let Ok(text) = std::str::from_utf8(v) else {
+                continue;
+            };
+            let full = Uri::parse_full(text);
+            if Uri::parse_common(text).is_some() {
+                common += 1;
+                assert!(full.is_ok(), "{text:?}: {full:?}");
+            }
+            assert_eq!(Uri::parse(text), full, "{text:?}");
+        }
+        assert!(common > 1000, "common path taken {common} times");
     }
 
     fn err(s: &str) -> (UriErrorKind, usize) {
