@@ -7,6 +7,7 @@ mod mutation;
 
 mod cpim;
 mod msrp;
+mod peers;
 mod sdp;
 mod sip;
 mod sip_stack;

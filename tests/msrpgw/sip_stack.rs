@@ -23,29 +23,31 @@ use crate::corpus;
 const WAIT: Duration = Duration::from_secs(5);
 
 /// What the test asks the user layer to do.
-enum Command {
+pub(crate) enum Command {
     Send(Box<SipRequest<'static>>, String),
 }
 
 /// What the user layer saw.
 #[derive(Debug)]
-enum Seen {
+pub(crate) enum Seen {
     Request(Method<'static>, String),
     Response(u16),
     Failed(u16),
 }
 
-struct Harness {
-    commands: Sender<Command>,
-    seen: Receiver<Seen>,
-    udp: SocketAddr,
-    tcp: SocketAddr,
+/// A SIP stack on loopback with a trivial user layer (MESSAGE → 200,
+/// anything else → 488) on its own thread.
+pub(crate) struct Harness {
+    pub(crate) commands: Sender<Command>,
+    pub(crate) seen: Receiver<Seen>,
+    pub(crate) udp: SocketAddr,
+    pub(crate) tcp: SocketAddr,
     stop: Sender<()>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Harness {
-    fn start() -> Harness {
+    pub(crate) fn start() -> Harness {
         let _ = env_logger::builder().is_test(true).try_init();
         let (events_tx, events) = bounded::<Event>(10_000);
         let (commands, commands_rx) = bounded::<Command>(100);
@@ -138,7 +140,7 @@ impl Harness {
         }
     }
 
-    fn next_seen(&self) -> Seen {
+    pub(crate) fn next_seen(&self) -> Seen {
         self.seen
             .recv_timeout(WAIT)
             .expect("the user layer saw something")
@@ -396,7 +398,7 @@ fn torture_messages_get_their_expected_answers_over_udp_and_tcp() {
     }
 }
 
-fn outgoing_message(body: &str) -> SipRequest<'static> {
+pub(crate) fn outgoing_message(body: &str) -> SipRequest<'static> {
     let mut r = SipRequest::new(
         Method::Message,
         Uri::parse("sip:carol@127.0.0.1").expect("uri").into_owned(),
