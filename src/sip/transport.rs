@@ -87,6 +87,56 @@ pub struct SipTransportConfig {
     pub idle_timeout: Duration,
 }
 
+impl SipTransportConfig {
+    /// The transport settings of a validated configuration: `[sip]`
+    /// listeners and bounds, the `[tls]` identity (loaded here, so a bad
+    /// certificate stops startup with a message naming the file), the
+    /// system's trust roots for outgoing TLS, and `idle_timeout` for
+    /// stream connections.
+    pub fn from_config(
+        cfg: &crate::config::Config,
+        idle_timeout: Duration,
+    ) -> Result<Self, String> {
+        let needs_tls = cfg.sip.listen.iter().any(|l| l.transport == Transport::Tls);
+        let tls_acceptor = match (&cfg.tls, needs_tls) {
+            (Some(t), _) => Some(load_acceptor(t)?),
+            (None, true) => {
+                return Err(
+                    "a sip tls: listener needs [tls] certificate and private_key".to_owned(),
+                );
+            }
+            (None, false) => None,
+        };
+        let tls_connector = native_tls::TlsConnector::new()
+            .map_err(|e| format!("cannot set up TLS for outgoing connections: {e}"))?;
+        Ok(SipTransportConfig {
+            listen: cfg.sip.listen.clone(),
+            tls_acceptor,
+            tls_connector: Some(tls_connector),
+            max_message_bytes: cfg.sip.max_message_bytes as usize,
+            max_connections: cfg.sip.max_connections as usize,
+            idle_timeout,
+        })
+    }
+}
+
+/// The TLS server identity from the `[tls]` PEM files.
+pub fn load_acceptor(t: &crate::config::TlsConfig) -> Result<native_tls::TlsAcceptor, String> {
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let cert = read(&t.certificate)?;
+    let key = read(&t.private_key)?;
+    let identity = native_tls::Identity::from_pkcs8(&cert, &key).map_err(|e| {
+        format!(
+            "{} / {}: not a PEM certificate and PKCS#8 key pair: {e}",
+            t.certificate.display(),
+            t.private_key.display()
+        )
+    })?;
+    native_tls::TlsAcceptor::new(identity).map_err(|e| format!("TLS setup failed: {e}"))
+}
+
 /// Why [`SipTransport::send`] could not take a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {

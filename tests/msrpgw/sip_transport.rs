@@ -430,3 +430,35 @@ fn shutdown_joins_with_open_connections() {
     );
     drop((tcp, tls));
 }
+
+/// The transport settings come from the configuration file: listeners,
+/// bounds and the [tls] identity; a bad certificate is named.
+#[test]
+fn transport_config_from_the_configuration_file() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let text = format!(
+        "[sip]\nlisten = [\"udp:127.0.0.1:0\", \"tls:127.0.0.1:0\"]\nmax_message_bytes = 4096\n\
+         [msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\n\
+         [tls]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let (cfg, _) = msrpgw::config::Config::from_toml(&text, std::path::Path::new("t.toml"))
+        .expect("valid configuration");
+    let t = SipTransportConfig::from_config(&cfg, Duration::from_secs(60)).expect("loads");
+    assert_eq!(t.listen, cfg.sip.listen);
+    assert_eq!(t.max_message_bytes, 4096);
+    assert!(t.tls_acceptor.is_some());
+    let (tx, _rx) = bounded(16);
+    let running = SipTransport::start(t, tx).expect("starts from the configuration");
+    assert!(running.local_addr(Transport::Tls).is_some());
+    running.shutdown();
+
+    let bad = text.replace("key.pem", "cert.pem");
+    let (cfg, _) = msrpgw::config::Config::from_toml(&bad, std::path::Path::new("t.toml"))
+        .expect("valid configuration");
+    let Err(e) = SipTransportConfig::from_config(&cfg, Duration::from_secs(60)) else {
+        panic!("a certificate is not a key");
+    };
+    assert!(e.contains("cert.pem"), "{e}");
+}
