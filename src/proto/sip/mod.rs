@@ -12,6 +12,13 @@
 //!
 //! Typed header views ([`Headers::vias`], [`Headers::cseq`], ...) parse a
 //! value only when called.
+//!
+//! Owns: everything about SIP bytes: framing with caps, messages, header
+//! names and values, URIs, name-addrs, the server-side validity rules and
+//! the status each problem calls for.
+//!
+//! Must not: do I/O, keep transaction or dialog state (that is
+//! `crate::sip`), or panic on any input.
 
 pub mod addr;
 pub mod error;
