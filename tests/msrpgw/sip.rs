@@ -1477,3 +1477,15 @@ fn stream_framing_of_corpus_messages_at_every_split() {
         assert_eq!(got, want, "split {split}");
     }
 }
+
+/// Fuzzer find: a folded Content-Length value; the one-pass parser and the
+/// framer must report the same offset.
+#[test]
+fn regression_folded_content_length_offsets_agree() {
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/regressions/sip-stream-content-length-offset.bin"),
+    )
+    .expect("regression input");
+    msrpgw::proto::properties::sip_stream(&data);
+}

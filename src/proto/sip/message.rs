@@ -511,7 +511,10 @@ impl<'a> Rest<'a> {
                 cl_count += 1;
                 if cl_count == 1 {
                     // A folded value is copied; digits never need the fold.
-                    content_length = Some((trim_lws(raw), h.value_start));
+                    // Errors point at the first octet of the value itself,
+                    // past any fold, as the framer's do.
+                    let lead = raw.len() - raw.trim_start_matches([' ', '\t', '\r', '\n']).len();
+                    content_length = Some((trim_lws(raw), h.value_start + lead));
                 } else if cl_count == 2 {
                     cl_repeat_at = h.name_start;
                 }
