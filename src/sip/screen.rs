@@ -26,6 +26,31 @@ pub const ACCEPT: &str = "application/sdp, text/plain, message/cpim, */*";
 /// Option tags msrpgw supports (none beyond the base protocol).
 pub const SUPPORTED: &[&str] = &[];
 
+/// Seconds of Retry-After on the 503s msrpgw sends when it sheds load.
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// A final answer sent outside any transaction (malformed, unmatched or
+/// shed requests): addressed from the request's Via/From/To/Call-ID/CSeq,
+/// with the To `tag` (RFC 3261 §8.2.6.2) and, on a 503, Retry-After.
+/// `None` for ACK, which is never answered.
+pub fn stateless_answer(
+    req: &SipRequest<'_>,
+    status: u16,
+    reason: &str,
+    tag: &str,
+    retry_after_secs: u32,
+) -> Option<SipResponse<'static>> {
+    if req.method == Method::Ack {
+        return None;
+    }
+    let mut resp = answer(req, status, reason);
+    resp.set_to_tag(tag);
+    if status == 503 {
+        resp.push_header(HeaderName::RetryAfter, retry_after_secs.to_string());
+    }
+    Some(resp)
+}
+
 /// How the screen is configured.
 #[derive(Debug, Clone)]
 pub struct ScreenPolicy {

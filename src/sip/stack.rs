@@ -28,7 +28,7 @@ use crate::ids::IdSource;
 use crate::proto::sip::uri::Uri;
 use crate::proto::sip::{HeaderName, SipMessage, SipRequest, SipResponse};
 use crate::resolver::Resolver;
-use crate::sip::screen::{ScreenPolicy, Screened, screen};
+use crate::sip::screen::{RETRY_AFTER_SECS, ScreenPolicy, Screened, screen, stateless_answer};
 use crate::sip::target::Target;
 use crate::sip::transaction::{ClientTxId, Output, ServerTxId, Timers, TransactionLayer, TxId};
 use crate::sip::transport::{SipTransport, SipTransportConfig};
@@ -144,7 +144,7 @@ impl SipStack {
         let policy = ScreenPolicy {
             branch_prefix: ids.branch_prefix(),
             draining: false,
-            retry_after_secs: 5,
+            retry_after_secs: RETRY_AFTER_SECS,
         };
         Ok(SipStack {
             transport,
@@ -264,18 +264,11 @@ impl SipStack {
     /// A response sent without a transaction (malformed or overloaded
     /// requests): addressed from what could be read of the request.
     fn stateless_answer(&mut self, req: &SipRequest<'_>, status: u16, reason: &str, to: SipPeer) {
-        if req.method == crate::proto::sip::Method::Ack {
-            return;
+        let tag = self.ids.tag();
+        let retry = self.policy.retry_after_secs;
+        if let Some(resp) = stateless_answer(req, status, reason, &tag, retry) {
+            self.txn.send_stateless(SipMessage::Response(resp), to);
         }
-        let mut resp = SipResponse::for_request(req, status, reason.to_owned()).into_owned();
-        resp.set_to_tag(&self.ids.tag());
-        if status == 503 {
-            resp.push_header(
-                HeaderName::RetryAfter,
-                self.policy.retry_after_secs.to_string(),
-            );
-        }
-        self.txn.send_stateless(SipMessage::Response(resp), to);
     }
 
     /// Answers a request the user layer got as [`SipUp::Request`]. A
@@ -303,15 +296,16 @@ impl SipStack {
         next_hop: &Uri<'_>,
         now: Instant,
     ) {
-        let Ok(target) = Target::of_uri(next_hop) else {
-            warn!(
-                "sip: cannot send {} to {next_hop}: not a SIP URI",
-                req.method.as_str()
-            );
-            return;
+        let target = match self.route(&mut req, next_hop) {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(
+                    "sip: cannot send {} to {next_hop}: {e}",
+                    req.method.as_str()
+                );
+                return;
+            }
         };
-        let target = target.for_size(req.to_bytes().len() + 80);
-        self.push_via(&mut req, target.kind);
         match target.literal() {
             Some(peer) => self.txn.send_stateless(SipMessage::Request(req), peer),
             None => warn!(
@@ -333,11 +327,9 @@ impl SipStack {
         next_hop: &Uri<'_>,
         now: Instant,
     ) -> Result<RequestId, SendRequestError> {
-        let target = Target::of_uri(next_hop)
+        let target = self
+            .route(&mut req, next_hop)
             .map_err(|e| SendRequestError::Target(format!("{next_hop}: {e}")))?;
-        // Via and a little slack are still to come.
-        let target = target.for_size(req.to_bytes().len() + 80);
-        self.push_via(&mut req, target.kind);
         let id = RequestId(self.next_id);
         self.next_id += 1;
         match target.literal() {
@@ -358,6 +350,19 @@ impl SipStack {
         }
         self.pump(now);
         Ok(id)
+    }
+
+    /// The next hop of `req` (URI rules, then the §18.1.1 size rule) and
+    /// its top Via for that transport.
+    fn route(
+        &self,
+        req: &mut SipRequest<'static>,
+        next_hop: &Uri<'_>,
+    ) -> Result<Target, crate::sip::target::TargetError> {
+        // The Via and a little slack are still to come.
+        let target = Target::of_uri(next_hop)?.for_size(req.to_bytes().len() + 80);
+        self.push_via(req, target.kind);
+        Ok(target)
     }
 
     fn push_via(&self, req: &mut SipRequest<'static>, kind: Transport) {

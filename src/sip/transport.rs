@@ -51,9 +51,8 @@ use log::{debug, info, warn};
 
 use crate::config::ListenSpec;
 use crate::event::{ConnId, Event, SipEvent, SipPeer, Transport};
-use crate::proto::sip::{
-    self, FrameKind, FrameLimits, SipMessage, SipRequest, SipResponse, StreamError,
-};
+use crate::proto::sip::{self, FrameKind, FrameLimits, SipMessage, SipRequest, StreamError};
+use crate::sip::screen::{RETRY_AFTER_SECS, stateless_answer};
 
 /// Largest UDP datagram read (the IPv4 maximum payload).
 const MAX_DATAGRAM: usize = 65_535;
@@ -283,22 +282,22 @@ impl Shared {
     }
 
     /// Hands an event to the session table; when its inbox is full, sheds
-    /// the load: a request gets a stateless 503 (via `reply`), anything
-    /// else is dropped.
-    fn deliver(&self, ev: SipEvent, reply: &dyn Fn(Vec<u8>)) {
+    /// the load: a request gets a stateless 503 (returned for the caller
+    /// to send back), anything else is dropped.
+    fn deliver(&self, ev: SipEvent) -> Option<Vec<u8>> {
         match self.events.try_send(Event::Sip(ev)) {
-            Ok(()) => {}
             Err(TrySendError::Full(Event::Sip(SipEvent::Received {
                 message: SipMessage::Request(req),
                 from,
             }))) => {
                 warn!("sip {from}: event queue full, answering 503");
-                if let Some(bytes) = overload_response(&req) {
-                    reply(bytes);
-                }
+                answer_bytes(&req, 503, "Service Unavailable")
             }
-            Err(TrySendError::Full(_)) => warn!("sip: event queue full, dropping an event"),
-            Err(TrySendError::Disconnected(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                warn!("sip: event queue full, dropping an event");
+                None
+            }
+            Ok(()) | Err(TrySendError::Disconnected(_)) => None,
         }
     }
 }
@@ -334,27 +333,12 @@ fn answerable_head(bytes: &[u8]) -> Option<SipRequest<'static>> {
         .or_else(|| read(&both))
 }
 
-/// The answer to a request whose framing is lost, built from what can be
-/// read of its head; `None` for responses, ACKs and unreadable heads.
-fn stateless_answer(bytes: &[u8], status: u16, reason: &str) -> Option<Vec<u8>> {
-    let req = answerable_head(bytes)?;
-    if req.method == sip::Method::Ack {
-        return None;
-    }
-    let mut resp = SipResponse::for_request(&req, status, reason.to_owned());
-    resp.set_to_tag(&crate::ids::random_token(10));
-    Some(resp.to_bytes())
-}
-
-/// `503 Service Unavailable` with `Retry-After` for a request that could
-/// not be queued; none for ACK (it has no response).
-fn overload_response(req: &SipRequest<'_>) -> Option<Vec<u8>> {
-    if req.method == sip::Method::Ack {
-        return None;
-    }
-    let mut resp = SipResponse::for_request(req, 503, "Service Unavailable");
-    resp.push_header(sip::HeaderName::RetryAfter, "5");
-    Some(resp.to_bytes())
+/// A stateless answer written by a transport thread itself (the session
+/// table cannot answer: its inbox is full, or the connection is about to
+/// close); `None` for ACK.
+fn answer_bytes(req: &SipRequest<'_>, status: u16, reason: &str) -> Option<Vec<u8>> {
+    let tag = crate::ids::random_token(10);
+    stateless_answer(req, status, reason, &tag, RETRY_AFTER_SECS).map(|r| r.to_bytes())
 }
 
 impl SipTransport {
@@ -604,9 +588,6 @@ fn udp_reader(sh: Arc<Shared>, sock: Arc<UdpSocket>) {
         if data.iter().all(|&b| b == b'\r' || b == b'\n') {
             continue;
         }
-        let reply = |bytes: Vec<u8>| {
-            let _ = sock.send_to(&bytes, src);
-        };
         let ev = if n > sh.max_message_bytes {
             malformed_event(data, 513, "Message Too Large", n, from)
         } else {
@@ -620,7 +601,9 @@ fn udp_reader(sh: Arc<Shared>, sock: Arc<UdpSocket>) {
                 }
             }
         };
-        sh.deliver(ev, &reply);
+        if let Some(bytes) = sh.deliver(ev) {
+            let _ = sock.send_to(&bytes, src);
+        }
     }
 }
 
@@ -967,7 +950,7 @@ impl StreamReader {
                                 message: m.into_owned(),
                                 from: self.from,
                             };
-                            deliver_collecting(sh, ev, out);
+                            out.extend(sh.deliver(ev));
                         }
                         // RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong.
                         None if unit.frame.kind == FrameKind::Ping => out.push(b"\r\n".to_vec()),
@@ -978,7 +961,7 @@ impl StreamReader {
                     let bytes = rest.get(..consumed).unwrap_or(rest);
                     let (status, reason) = (error.status_code(), error.kind.description());
                     let ev = malformed_event(bytes, status, reason, error.offset, self.from);
-                    deliver_collecting(sh, ev, out);
+                    out.extend(sh.deliver(ev));
                     start += consumed.max(1);
                 }
                 Err(StreamError::Frame(e)) => {
@@ -987,7 +970,9 @@ impl StreamReader {
                     // connection will be gone before the session table
                     // could answer; the table still hears of it.
                     let (status, reason) = (e.status_code(), e.kind.description());
-                    if let Some(bytes) = stateless_answer(rest, status, reason) {
+                    if let Some(bytes) =
+                        answerable_head(rest).and_then(|r| answer_bytes(&r, status, reason))
+                    {
                         out.push(bytes);
                     }
                     let ev = SipEvent::Malformed {
@@ -997,7 +982,7 @@ impl StreamReader {
                         head: None,
                         from: self.from,
                     };
-                    deliver_collecting(sh, ev, out);
+                    out.extend(sh.deliver(ev));
                     break Some(format!("framing lost: {} at byte {}", e.kind, e.offset));
                 }
             }
@@ -1005,10 +990,4 @@ impl StreamReader {
         self.buf.drain(..start.min(self.buf.len()));
         result
     }
-}
-
-fn deliver_collecting(sh: &Shared, ev: SipEvent, out: &mut Vec<Vec<u8>>) {
-    let collected = std::cell::RefCell::new(Vec::new());
-    sh.deliver(ev, &|b| collected.borrow_mut().push(b));
-    out.extend(collected.into_inner());
 }
