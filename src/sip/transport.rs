@@ -242,7 +242,9 @@ impl Shared {
         socket: Option<TcpStream>,
     ) -> Option<(ConnId, Receiver<Vec<u8>>)> {
         let mut reg = self.registry();
-        if reg.conns.len() >= self.max_connections {
+        // Checked under the lock that shutdown's sweep takes after setting
+        // the flag: a connection is either swept or never registered.
+        if reg.conns.len() >= self.max_connections || self.stop.load(Ordering::SeqCst) {
             return None;
         }
         let id = self.new_conn_id();
