@@ -265,37 +265,32 @@ impl Dialog {
     }
 
     /// A new request in the dialog (BYE, re-INVITE, ...), §12.2.1.1: our
-    /// CSeq advances; `via` is the whole top Via value with a fresh branch,
-    /// `contact` our Contact URI (for target-refresh requests).
-    pub fn request(
-        &mut self,
-        method: Method<'static>,
-        via: &str,
-        contact: &Uri<'_>,
-    ) -> SipRequest<'static> {
+    /// CSeq advances; `contact` is our Contact URI (for target-refresh
+    /// requests). It has no Via: the SIP stack adds the top Via (fresh
+    /// branch) when it sends the request.
+    pub fn request(&mut self, method: Method<'static>, contact: &Uri<'_>) -> SipRequest<'static> {
         self.local_seq = self.local_seq.wrapping_add(1).max(1);
         let seq = self.local_seq;
-        self.build(method, seq, via, Some(contact))
+        self.build(method, seq, Some(contact))
     }
 
     /// The ACK for a 2xx to our INVITE (§13.2.2.4): CSeq number of the
-    /// INVITE, method ACK, routed like any in-dialog request.
-    pub fn ack(&self, via: &str) -> SipRequest<'static> {
-        self.build(Method::Ack, self.invite_seq, via, None)
+    /// INVITE, method ACK, routed like any in-dialog request; Via as for
+    /// [`Self::request`].
+    pub fn ack(&self) -> SipRequest<'static> {
+        self.build(Method::Ack, self.invite_seq, None)
     }
 
     fn build(
         &self,
         method: Method<'static>,
         seq: u32,
-        via: &str,
         contact: Option<&Uri<'_>>,
     ) -> SipRequest<'static> {
         let (uri, routes) = self.target_and_routes();
         let cseq = format!("{seq} {}", method.as_str());
         let is_invite = method == Method::Invite;
         let mut req = SipRequest::new(method, uri);
-        req.push_header(HeaderName::Via, via.to_owned());
         req.push_header(HeaderName::MaxForwards, "70");
         req.push_header(HeaderName::From, self.local.to_string());
         req.push_header(HeaderName::To, self.remote.to_string());
@@ -353,17 +348,18 @@ mod tests {
         assert_eq!(d.remote_target.to_string(), "sip:bob@192.0.2.4");
         assert!(d.route_set.is_empty(), "F11 has no Record-Route");
         assert_eq!(d.invite_seq, 314159);
-        let ack = d.ack("SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKnashds9");
+        let ack = d.ack();
         // F12: ACK sip:bob@192.0.2.4 with CSeq 314159 ACK.
         assert_eq!(ack.uri.to_string(), "sip:bob@192.0.2.4");
         assert_eq!(ack.headers.cseq().expect("cseq").seq, 314159);
         assert_eq!(ack.method, Method::Ack);
-        let contact = Uri::sip(Some("alice"), "pc33.atlanta.com", None);
-        let bye = d.request(
-            Method::Bye,
-            "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bKb",
-            &contact,
+        assert_eq!(
+            ack.headers.count(&HeaderName::Via),
+            0,
+            "the stack adds the Via"
         );
+        let contact = Uri::sip(Some("alice"), "pc33.atlanta.com", None);
+        let bye = d.request(Method::Bye, &contact);
         // F13 is Bob's BYE; ours carries the same dialog identifiers.
         assert_eq!(bye.headers.cseq().expect("cseq").seq, 314160);
         assert_eq!(
@@ -429,11 +425,7 @@ mod tests {
         assert_eq!(d.id.remote_tag, "a1");
         assert_eq!(d.remote_seq, Some(7));
         let contact = Uri::sip(Some("gw"), "192.0.2.9", Some(5060));
-        let bye = d.request(
-            Method::Bye,
-            "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKb",
-            &contact,
-        );
+        let bye = d.request(Method::Bye, &contact);
         assert_eq!(bye.uri.to_string(), "sip:alice@192.0.2.1:5070");
         let routes: Vec<String> = bye
             .headers
@@ -469,11 +461,7 @@ Call-ID: c1\r\nCSeq: 5 INFO\r\nContent-Length: 0\r\n\r\n",
         let invite = request(&invite_with(&["<sip:strict.example.com;method=INVITE>"]));
         let mut d = Dialog::uas(&invite, &our_ok(&invite)).expect("dialog");
         let contact = Uri::sip(Some("gw"), "192.0.2.9", None);
-        let bye = d.request(
-            Method::Bye,
-            "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bKs",
-            &contact,
-        );
+        let bye = d.request(Method::Bye, &contact);
         assert_eq!(bye.uri.to_string(), "sip:strict.example.com");
         let routes = bye.headers.route().expect("route");
         assert_eq!(routes.len(), 1);

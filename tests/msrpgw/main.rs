@@ -10,5 +10,6 @@ mod msrp;
 mod peers;
 mod sdp;
 mod sip;
+mod sip_dialog;
 mod sip_stack;
 mod sip_transport;

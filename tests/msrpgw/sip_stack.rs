@@ -1,6 +1,7 @@
-//! The SIP stack (transport threads + transaction layer + screening)
-//! through real sockets on 127.0.0.1, driven by a trivial user layer that
-//! answers MESSAGE with 200 and sends what the test asks it to send.
+//! The SIP stack (transport threads + transaction layer + screening + UA
+//! core) through real sockets on 127.0.0.1, driven by a trivial user layer
+//! that answers MESSAGE with 200, accepts INVITEs, and sends what the test
+//! asks it to send.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -14,9 +15,11 @@ use msrpgw::event::Event;
 use msrpgw::ids::IdSource;
 use msrpgw::proto::sip::uri::Uri;
 use msrpgw::proto::sip::{self, HeaderName, Method, SipMessage, SipRequest, SipResponse};
-use msrpgw::sip::stack::{LocalAddress, SipStack, SipUp};
+use msrpgw::sip::dialog::DialogId;
+use msrpgw::sip::stack::LocalAddress;
 use msrpgw::sip::transaction::Timers;
 use msrpgw::sip::transport::SipTransportConfig;
+use msrpgw::sip::ua_core::{EndReason, UaCore, UaUp};
 
 use crate::corpus;
 
@@ -25,6 +28,8 @@ const WAIT: Duration = Duration::from_secs(5);
 /// What the test asks the user layer to do.
 pub(crate) enum Command {
     Send(Box<SipRequest<'static>>, String),
+    Invite(Box<SipRequest<'static>>, String),
+    Bye(DialogId),
 }
 
 /// What the user layer saw.
@@ -33,9 +38,18 @@ pub(crate) enum Seen {
     Request(Method<'static>, String),
     Response(u16),
     Failed(u16),
+    Established(DialogId, Vec<u8>),
+    Accepted(DialogId),
+    Ended(DialogId, EndReason),
 }
 
+/// The SDP the harness answers INVITEs with.
+pub(crate) const ANSWER_SDP: &str = "v=0\r\no=gw 1 1 IN IP4 127.0.0.1\r\ns=-\r\n\
+c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 2855 TCP/MSRP *\r\na=accept-types:text/plain\r\n\
+a=path:msrp://127.0.0.1:2855/gwsession;tcp\r\n";
+
 /// A SIP stack on loopback with a trivial user layer (MESSAGE → 200,
+/// INVITE → 200 with [`ANSWER_SDP`] unless its body says `reject`,
 /// anything else → 488) on its own thread.
 pub(crate) struct Harness {
     pub(crate) commands: Sender<Command>,
@@ -76,10 +90,18 @@ impl Harness {
         let local = LocalAddress {
             host: "127.0.0.1".to_owned(),
         };
-        let mut stack = SipStack::start(cfg, timers, local, Arc::new(IdSource::new()), events_tx)
+        let mut stack = UaCore::start(cfg, timers, local, Arc::new(IdSource::new()), events_tx)
             .expect("stack starts");
-        let udp = stack.transport().local_addr(Transport::Udp).expect("udp");
-        let tcp = stack.transport().local_addr(Transport::Tcp).expect("tcp");
+        let udp = stack
+            .stack()
+            .transport()
+            .local_addr(Transport::Udp)
+            .expect("udp");
+        let tcp = stack
+            .stack()
+            .transport()
+            .local_addr(Transport::Tcp)
+            .expect("tcp");
         let thread = std::thread::spawn(move || {
             loop {
                 let deadline = stack
@@ -97,6 +119,17 @@ impl Harness {
                                 panic!("send_request: {e}");
                             }
                         }
+                        Ok(Command::Invite(req, hop)) => {
+                            let uri = Uri::parse(&hop).expect("hop").into_owned();
+                            if let Err(e) = stack.send_invite(*req, &uri, Instant::now()) {
+                                panic!("send_invite: {e}");
+                            }
+                        }
+                        Ok(Command::Bye(id)) => {
+                            if let Err(e) = stack.bye(&id, Instant::now()) {
+                                panic!("bye: {e}");
+                            }
+                        }
                         Err(_) => break,
                     },
                     recv(stop_rx) -> _ => break,
@@ -106,25 +139,50 @@ impl Harness {
                 }
                 while let Some(up) = stack.poll() {
                     match up {
-                        SipUp::Request { tx, request, .. } => {
+                        UaUp::Request {
+                            tx, request, from, ..
+                        } => {
                             let body = String::from_utf8_lossy(&request.body).into_owned();
                             let _ = seen_tx
                                 .send(Seen::Request(request.method.clone().into_owned(), body));
+                            let now = Instant::now();
+                            if request.method == Method::Invite
+                                && !request.body.starts_with(b"reject")
+                            {
+                                let mut ok =
+                                    SipResponse::for_request(&request, 200, "OK").into_owned();
+                                ok.set_body("application/sdp", ANSWER_SDP.as_bytes().to_vec());
+                                match stack.accept_invite(tx, &request, &from, ok, now) {
+                                    Ok(id) => {
+                                        let _ = seen_tx.send(Seen::Accepted(id));
+                                    }
+                                    Err(e) => panic!("accept_invite: {e}"),
+                                }
+                                continue;
+                            }
                             let status = match request.method {
                                 Method::Message => 200,
                                 _ => 488,
                             };
                             let resp =
                                 SipResponse::for_request(&request, status, "Done").into_owned();
-                            stack.respond(tx, resp, Instant::now());
+                            stack.respond(tx, resp, now);
                         }
-                        SipUp::Response { response, .. } => {
+                        UaUp::Response { response, .. } => {
                             let _ = seen_tx.send(Seen::Response(response.status));
                         }
-                        SipUp::Failed { status, .. } => {
+                        UaUp::Failed { status, .. } => {
                             let _ = seen_tx.send(Seen::Failed(status));
                         }
-                        SipUp::Ack { .. } | SipUp::Cancelled { .. } => {}
+                        UaUp::Established {
+                            dialog, response, ..
+                        } => {
+                            let _ = seen_tx.send(Seen::Established(dialog, response.body.to_vec()));
+                        }
+                        UaUp::Ended { dialog, reason } => {
+                            let _ = seen_tx.send(Seen::Ended(dialog, reason));
+                        }
+                        UaUp::Cancelled { .. } => {}
                     }
                 }
             }
