@@ -423,6 +423,12 @@ impl SipStack {
         match addr {
             Ok(a) => {
                 let peer = SipPeer::to(p.target.kind, a);
+                if p.target.kind == Transport::Tls {
+                    // The certificate names the host, not the address.
+                    if let Err(e) = self.transport.open_tls(&peer, &p.target.host) {
+                        warn!("sip {peer}: cannot open TLS to {}: {e}", p.target.host);
+                    }
+                }
                 if let Err(e) = self.start_client(p.id, p.request, peer, now) {
                     self.up.push_back(SipUp::Failed {
                         id: p.id,

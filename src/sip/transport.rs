@@ -476,15 +476,46 @@ impl SipTransport {
                 Err(TrySendError::Disconnected(_)) => Err(SendError::Closed(id)),
             };
         }
+        self.open(to, None, Some(bytes))
+    }
+
+    /// Opens a TLS connection to `to` that verifies the server's
+    /// certificate against `server_name` (and sends it as SNI), unless a
+    /// connection to `to` is open already. Messages sent to `to` from now
+    /// on are queued on it. The stack calls this after looking up a host
+    /// name: `to` only holds the address, and a certificate names the host.
+    pub fn open_tls(&self, to: &SipPeer, server_name: &str) -> Result<(), SendError> {
+        let open = self
+            .shared
+            .registry()
+            .by_peer
+            .contains_key(&(Transport::Tls, to.addr));
+        if open {
+            return Ok(());
+        }
+        self.open(to, Some(server_name.to_owned()), None)
+    }
+
+    /// Registers a new outgoing connection and starts its thread; `first`
+    /// is queued before it connects.
+    fn open(
+        &self,
+        to: &SipPeer,
+        server_name: Option<String>,
+        first: Option<Vec<u8>>,
+    ) -> Result<(), SendError> {
+        let sh = &self.shared;
         if to.kind == Transport::Tls && sh.tls_connector.is_none() {
             return Err(SendError::NoTls);
         }
         let (id, rx) = sh
             .register(to.kind, to.addr, None)
             .ok_or(SendError::TooManyConnections)?;
-        // Queued before the connection exists; the new thread sends it
-        // once connected.
-        let _ = sh.registry().conns.get(&id).map(|e| e.tx.try_send(bytes));
+        if let Some(bytes) = first {
+            // Queued before the connection exists; the new thread sends it
+            // once connected.
+            let _ = sh.registry().conns.get(&id).map(|e| e.tx.try_send(bytes));
+        }
         let (sh2, peer) = (sh.clone(), *to);
         let stack = if to.kind == Transport::Tls {
             STACK_TLS
@@ -492,8 +523,10 @@ impl SipTransport {
             STACK_PLAIN
         };
         let name = format!("sip-out-{}", id.0);
-        sh.spawn(name, stack, move || outgoing(sh2, id, peer, rx))
-            .map_err(|e| SendError::Io(format!("spawn: {e}")))
+        sh.spawn(name, stack, move || {
+            outgoing(sh2, id, peer, server_name, rx)
+        })
+        .map_err(|e| SendError::Io(format!("spawn: {e}")))
     }
 
     /// Open TCP/TLS connections.
@@ -741,8 +774,16 @@ fn start_plain(
 }
 
 /// The thread of an outgoing connection: connects, then runs as the
-/// connection's reader (TCP, with a separate writer) or owner (TLS).
-fn outgoing(sh: Arc<Shared>, id: ConnId, peer: SipPeer, rx: Receiver<Vec<u8>>) {
+/// connection's reader (TCP, with a separate writer) or owner (TLS). TLS
+/// verifies the certificate against `server_name` when the destination
+/// was a host name, else against the IP address.
+fn outgoing(
+    sh: Arc<Shared>,
+    id: ConnId,
+    peer: SipPeer,
+    server_name: Option<String>,
+    rx: Receiver<Vec<u8>>,
+) {
     let stream = match TcpStream::connect_timeout(&peer.addr, CONNECT_TIMEOUT) {
         Ok(s) => s,
         Err(e) => {
@@ -764,11 +805,15 @@ fn outgoing(sh: Arc<Shared>, id: ConnId, peer: SipPeer, rx: Receiver<Vec<u8>>) {
                 return;
             };
             let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-            let domain = peer.addr.ip().to_string();
+            let domain = server_name.unwrap_or_else(|| peer.addr.ip().to_string());
             match connector.connect(&domain, stream) {
                 Ok(s) => tls_owner(sh, id, peer.addr, s, rx),
                 Err(e) => {
-                    let reason = format!("TLS handshake with {} failed: {e}", peer.addr);
+                    let reason = format!(
+                        "TLS handshake with {} ({domain}) failed: {e}; check that its \
+                         certificate names {domain} and is signed by a trusted CA",
+                        peer.addr
+                    );
                     warn!("sip {peer}: {reason}");
                     fail_queued(&sh, id, &peer, &rx, &reason);
                 }

@@ -62,6 +62,11 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub(crate) fn start() -> Harness {
+        Harness::start_with(None)
+    }
+
+    /// With `tls_connector` for outgoing TLS.
+    pub(crate) fn start_with(tls_connector: Option<native_tls::TlsConnector>) -> Harness {
         let _ = env_logger::builder().is_test(true).try_init();
         let (events_tx, events) = bounded::<Event>(10_000);
         let (commands, commands_rx) = bounded::<Command>(100);
@@ -76,7 +81,7 @@ impl Harness {
                 })
                 .collect(),
             tls_acceptor: None,
-            tls_connector: None,
+            tls_connector,
             max_message_bytes: 65_536,
             max_connections: 64,
             idle_timeout: Duration::from_secs(30),
@@ -555,4 +560,80 @@ fn large_request_goes_over_tcp() {
         Seen::Response(200) => {}
         other => panic!("expected the 200, got {other:?}"),
     }
+}
+
+/// Outgoing TLS to a host name verifies the certificate against that name
+/// (and sends it as SNI), not against the address it resolved to: a
+/// certificate that names only `localhost` is accepted for
+/// `sip:…@localhost;transport=tls` and refused for `…@127.0.0.1`.
+#[test]
+fn outgoing_tls_verifies_the_host_name() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = std::fs::read(dir.join("name-only-cert.pem")).expect("cert");
+    let key = std::fs::read(dir.join("name-only-key.pem")).expect("key");
+    let connector = native_tls::TlsConnector::builder()
+        .add_root_certificate(native_tls::Certificate::from_pem(&cert).expect("cert"))
+        .build()
+        .expect("connector");
+    let acceptor =
+        native_tls::TlsAcceptor::new(native_tls::Identity::from_pkcs8(&cert, &key).expect("id"))
+            .expect("acceptor");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // A second server with the same certificate: a connection to the
+    // first one would be reused for any request to its address.
+    let second = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port2 = second.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        // The connection to the name completes its handshake and carries
+        // the MESSAGE; the one to the address is refused by the gateway's
+        // verification.
+        let (s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(WAIT)).expect("timeout");
+        let mut tls = acceptor.accept(s).expect("handshake by name");
+        let mut buf = Vec::new();
+        let mut tmp = [0u8; 4096];
+        let req = loop {
+            if let Ok(Some(unit)) = sip::parse_stream(&buf, &sip::FrameLimits::default()) {
+                if let Some(SipMessage::Request(r)) = unit.message {
+                    break r.into_owned();
+                }
+            }
+            let n = tls.read(&mut tmp).expect("read");
+            assert!(n > 0);
+            buf.extend_from_slice(&tmp[..n]);
+        };
+        let mut ok = SipResponse::for_request(&req, 200, "OK");
+        ok.set_to_tag("c1");
+        tls.write_all(&ok.to_bytes()).expect("write");
+        let (s, _) = second.accept().expect("accept");
+        s.set_read_timeout(Some(WAIT)).expect("timeout");
+        assert!(
+            acceptor.accept(s).is_err(),
+            "the gateway must refuse the IP"
+        );
+        req
+    });
+    let h = Harness::start_with(Some(connector));
+    let by_name = format!("sip:localhost:{port};transport=tls");
+    h.commands
+        .send(Command::Send(
+            Box::new(outgoing_message("by name")),
+            by_name,
+        ))
+        .expect("command");
+    match h.next_seen() {
+        Seen::Response(200) => {}
+        other => panic!("expected the 200 over TLS, got {other:?}"),
+    }
+    let by_ip = format!("sip:127.0.0.1:{port2};transport=tls");
+    h.commands
+        .send(Command::Send(Box::new(outgoing_message("by ip")), by_ip))
+        .expect("command");
+    match h.next_seen() {
+        Seen::Failed(503) => {}
+        other => panic!("expected a 503 (certificate does not name the IP), got {other:?}"),
+    }
+    let req = server.join().expect("server");
+    assert_eq!(req.body.as_ref(), b"by name");
 }
