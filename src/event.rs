@@ -105,6 +105,8 @@ pub enum Event {
         token: u64,
         result: Result<Vec<SocketAddr>, String>,
     },
+    /// SIGTERM, SIGINT or SIGHUP: stop within the grace period.
+    Stop,
 }
 
 impl From<SipEvent> for Event {

@@ -28,7 +28,10 @@
 
 pub mod config;
 pub mod event;
+pub mod gateway;
 pub mod ids;
+pub mod logging;
 pub mod proto;
 pub mod resolver;
+pub mod session;
 pub mod sip;

@@ -14,8 +14,7 @@ usage: msrpgw --config PATH
 Gateway between SIP MESSAGE (RFC 3428) and MSRP sessions (RFC 4975).
 See msrpgw(8) and msrpgw.toml(5).";
 
-/// Exit code for a usage error, and (for now) for a valid configuration the
-/// build cannot run.
+/// Exit code for a usage error.
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
@@ -54,7 +53,7 @@ fn check_config(path: &Path) -> ExitCode {
 }
 
 fn run(path: &Path) -> ExitCode {
-    let (_config, warnings) = match Config::load(path) {
+    let (config, warnings) = match Config::load(path) {
         Ok(loaded) => loaded,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics);
@@ -62,10 +61,14 @@ fn run(path: &Path) -> ExitCode {
         }
     };
     print_diagnostics(&warnings);
-    // PLACEHOLDER until the gateway exists: replace with logging setup and
-    // `msrpgw::gateway::run(config)` mapped to an exit code.
-    eprintln!("msrpgw: configuration is valid; the gateway run loop is not part of this build");
-    ExitCode::from(EXIT_USAGE)
+    msrpgw::logging::init(config.log.level);
+    match msrpgw::gateway::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("msrpgw: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {

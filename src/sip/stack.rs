@@ -175,6 +175,19 @@ impl SipStack {
         self.txn.len()
     }
 
+    /// Requests of ours still waiting for a final outcome (name lookup or
+    /// client transaction; INVITEs already accepted do not count).
+    pub fn pending_requests(&self) -> usize {
+        let accepted: std::collections::HashSet<&ClientTxId> =
+            self.accepted.iter().map(|(_, tx)| tx).collect();
+        let waiting = self
+            .by_tx
+            .keys()
+            .filter(|tx| !accepted.contains(tx))
+            .count();
+        self.lookups.len() + waiting
+    }
+
     /// Server transactions still waiting for the user layer's final answer.
     pub fn unanswered(&self) -> Vec<ServerTxId> {
         self.txn.awaiting_final().collect()
@@ -257,6 +270,8 @@ impl SipStack {
                 debug!("sip {peer} {conn}: closed: {reason}");
             }
             Event::Resolved { token, result } => self.resolved(token, result, now),
+            // The session table's business; nothing for the stack.
+            Event::Stop => {}
         }
         self.pump(now);
     }

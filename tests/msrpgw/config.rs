@@ -354,16 +354,6 @@ fn check_config_reports_a_missing_file() {
 }
 
 #[test]
-fn config_with_a_valid_file_says_the_run_loop_is_missing() {
-    let o = msrpgw(&["--config", repo_file("conf/msrpgw.toml").to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        stderr(&o),
-        "msrpgw: configuration is valid; the gateway run loop is not part of this build\n"
-    );
-}
-
-#[test]
 fn config_with_a_bad_file_prints_the_errors_and_exits_1() {
     let path = temp_file("bad-run", BAD);
     let o = msrpgw(&["--config", path.to_str().unwrap()]);

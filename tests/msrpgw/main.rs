@@ -1,11 +1,12 @@
-//! The integration test binary: corpus tests for every codec, and (later)
-//! tests that start the real daemon on loopback.
+//! The integration test binary: corpus tests for every codec, the SIP and
+//! MSRP stacks through real sockets, and the real daemon on loopback.
 
 mod config;
 mod corpus;
 mod mutation;
 
 mod cpim;
+mod daemon;
 mod msrp;
 mod peers;
 mod sdp;

@@ -1,0 +1,101 @@
+//! Wiring of the daemon: the event channel, the threads around the
+//! session table, signals, and the order things start and stop in.
+//!
+//! Owns: startup (SIP stack from the configuration, signal handler), the
+//! log line that says what listens where, and the join of everything the
+//! session table does not own itself.
+//!
+//! Must not: hold protocol state (the session table does) or decide what
+//! to answer to anything.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crossbeam_channel::{Sender, bounded};
+use log::{info, warn};
+
+use crate::config::Config;
+use crate::event::Event;
+use crate::ids::IdSource;
+use crate::session::table::SessionTable;
+use crate::sip::stack::LocalAddress;
+use crate::sip::transaction::Timers;
+use crate::sip::transport::SipTransportConfig;
+use crate::sip::ua_core::UaCore;
+
+/// Depth of the session table's inbox. Readers `try_send` into it and shed
+/// load (503) when it is full, so this bounds memory, not correctness.
+pub const EVENT_QUEUE_DEPTH: usize = 65_536;
+
+/// Why the gateway could not start or run.
+#[derive(Debug)]
+pub enum GatewayError {
+    /// A listener could not be set up (address in use, permission, TLS
+    /// identity): nothing was started.
+    Startup(String),
+}
+
+impl fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GatewayError::Startup(e) => write!(f, "cannot start: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+/// Runs the gateway until SIGTERM, SIGINT or SIGHUP, then stops it within
+/// `[gateway] shutdown_grace_secs` (DESIGN I5).
+pub fn run(config: Config) -> Result<(), GatewayError> {
+    let config = Arc::new(config);
+    let (events_tx, events) = bounded::<Event>(EVENT_QUEUE_DEPTH);
+    let ids = Arc::new(IdSource::new());
+    let ua = start_sip(&config, ids.clone(), events_tx.clone())?;
+    install_signal_handler(events_tx)?;
+    info!(
+        "msrpgw {} ready (instance {})",
+        env!("CARGO_PKG_VERSION"),
+        ids.instance()
+    );
+    let table = SessionTable::new(ua, config, ids);
+    table.run(&events);
+    info!("msrpgw stopped");
+    Ok(())
+}
+
+fn start_sip(
+    config: &Config,
+    ids: Arc<IdSource>,
+    events: Sender<Event>,
+) -> Result<UaCore, GatewayError> {
+    let transport = SipTransportConfig::from_config(config, config.gateway.idle_timeout)
+        .map_err(GatewayError::Startup)?;
+    let timers = Timers::new(config.sip.t1, config.sip.t2, config.sip.t4);
+    let first = config
+        .sip
+        .listen
+        .first()
+        .ok_or_else(|| GatewayError::Startup("no [sip] listener".to_owned()))?;
+    let local = LocalAddress {
+        host: config.sip.host_for(first).to_string(),
+    };
+    UaCore::start(transport, timers, local, ids, events)
+        .map_err(|e| GatewayError::Startup(format!("sip: {e}")))
+}
+
+/// SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) all stop
+/// the gateway; a second signal while stopping changes nothing, the grace
+/// period bounds the stop.
+fn install_signal_handler(events: Sender<Event>) -> Result<(), GatewayError> {
+    ctrlc::set_handler(move || {
+        // The table may be busy: block briefly rather than lose the stop.
+        if events
+            .send_timeout(Event::Stop, std::time::Duration::from_secs(1))
+            .is_err()
+        {
+            warn!("stop signal not delivered: the session table is not taking events");
+        }
+    })
+    .map_err(|e| GatewayError::Startup(format!("cannot install the signal handler: {e}")))
+}

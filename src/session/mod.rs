@@ -1,0 +1,11 @@
+//! Sessions: what msrpgw keeps per pager/session pair, and the thread that
+//! owns all of it.
+//!
+//! Owns:
+//! - [`table`]: the session-table thread's loop: every event in, every
+//!   protocol decision out.
+//!
+//! Must not: touch sockets directly (the SIP stack's transport threads and
+//! the MSRP writer threads do).
+
+pub mod table;

@@ -1,0 +1,262 @@
+//! The real `msrpgw` process on loopback: started with a configuration on
+//! ephemeral ports, talked to through its sockets, stopped by a signal.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use msrpgw::proto::sip::{self, SipMessage, SipResponse};
+
+use crate::corpus;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `msrpgw --config` with what it logged so far.
+pub(crate) struct Daemon {
+    child: Child,
+    /// `sip: listening on KIND:ADDR` lines, in order.
+    pub(crate) sip: Vec<(String, SocketAddr)>,
+    log: Arc<Mutex<Vec<String>>>,
+    log_thread: Option<JoinHandle<()>>,
+    dir: PathBuf,
+}
+
+/// A configuration on loopback ephemeral ports; `extra` is appended (TOML
+/// sections not in the base).
+pub(crate) fn config(extra: &str) -> String {
+    format!(
+        "[sip]\nlisten = [\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]\nt1_ms = 50\n\
+         [msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\n\
+         [gateway]\nshutdown_grace_secs = 3\n\
+         [log]\nlevel = \"debug\"\n{extra}"
+    )
+}
+
+impl Daemon {
+    pub(crate) fn start(config_text: &str) -> Daemon {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("msrpgw-daemon-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("msrpgw.toml");
+        std::fs::write(&path, config_text).expect("write config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_msrpgw"))
+            .arg("--config")
+            .arg(&path)
+            .env_remove("RUST_LOG")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start msrpgw");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready) = crossbeam_channel::bounded(1);
+        let log_thread = {
+            let log = log.clone();
+            std::thread::spawn(move || read_log(stderr, &log, &ready_tx))
+        };
+        let mut d = Daemon {
+            child,
+            sip: Vec::new(),
+            log,
+            log_thread: Some(log_thread),
+            dir,
+        };
+        if ready.recv_timeout(WAIT).is_err() {
+            let _ = d.child.kill();
+            panic!("msrpgw did not get ready:\n{}", d.log_text());
+        }
+        d.sip = d
+            .log_lines()
+            .iter()
+            .filter_map(|l| l.split("sip: listening on ").nth(1))
+            .filter_map(|s| {
+                let (kind, addr) = s.split_once(':')?;
+                Some((kind.to_owned(), addr.trim().parse().ok()?))
+            })
+            .collect();
+        d
+    }
+
+    pub(crate) fn sip_addr(&self, kind: &str) -> SocketAddr {
+        self.sip
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, a)| *a)
+            .unwrap_or_else(|| panic!("no {kind} listener in:\n{}", self.log_text()))
+    }
+
+    pub(crate) fn log_lines(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        self.log_lines().join("\n")
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub(crate) fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -{sig} failed");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub(crate) fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                if let Some(t) = self.log_thread.take() {
+                    let _ = t.join();
+                }
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(t) = self.log_thread.take() {
+            let _ = t.join();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn read_log(stderr: ChildStderr, log: &Mutex<Vec<String>>, ready: &crossbeam_channel::Sender<()>) {
+    for line in BufReader::new(stderr).lines() {
+        let Ok(line) = line else { break };
+        let is_ready = line.contains(" ready (instance ");
+        if let Ok(mut l) = log.lock() {
+            l.push(line);
+        }
+        if is_ready {
+            let _ = ready.try_send(());
+        }
+    }
+}
+
+fn options(n: usize, transport: &str, via_host: SocketAddr) -> Vec<u8> {
+    format!(
+        "OPTIONS sip:gw@127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/{transport} {via_host};branch=z9hG4bK-daemon-{n};rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:probe@example.com>;tag=p{n}\r\n\
+         To: <sip:gw@127.0.0.1>\r\n\
+         Call-ID: daemon-options-{n}\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         Content-Length: 0\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+fn udp_final(s: &UdpSocket) -> Option<SipResponse<'static>> {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, _) = s.recv_from(&mut buf).ok()?;
+        if let Ok(SipMessage::Response(r)) = sip::parse_datagram(&buf[..n]) {
+            if r.status >= 200 {
+                return Some(r.into_owned());
+            }
+        }
+    }
+}
+
+fn udp_options(d: &Daemon, n: usize) -> u16 {
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let me = s.local_addr().expect("addr");
+    s.send_to(&options(n, "UDP", me), d.sip_addr("udp"))
+        .expect("send");
+    udp_final(&s).map_or(0, |r| r.status)
+}
+
+/// `msrpgw --config` runs: it answers OPTIONS over UDP and TCP, and SIGTERM
+/// stops it with exit status 0 within the grace period.
+#[test]
+fn daemon_answers_options_and_stops_on_sigterm() {
+    let mut d = Daemon::start(&config(""));
+    assert_eq!(udp_options(&d, 1), 200);
+    let mut t = TcpStream::connect(d.sip_addr("tcp")).expect("connect");
+    t.set_read_timeout(Some(WAIT)).expect("timeout");
+    let me = t.local_addr().expect("addr");
+    t.write_all(&options(2, "TCP", me)).expect("write");
+    let mut buf = [0u8; 4096];
+    let n = t.read(&mut buf).expect("read");
+    assert!(
+        buf[..n].starts_with(b"SIP/2.0 200 "),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let started = Instant::now();
+    d.signal("TERM");
+    let status = d
+        .wait(Duration::from_secs(8))
+        .unwrap_or_else(|| panic!("msrpgw did not stop:\n{}", d.log_text()));
+    assert_eq!(status.code(), Some(0), "{}", d.log_text());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "within the grace"
+    );
+    let log = d.log_text();
+    assert!(log.contains("stopping"), "{log}");
+    assert!(log.contains("msrpgw stopped"), "{log}");
+}
+
+/// SIGHUP stops the daemon as SIGTERM does (there is no reload).
+#[test]
+fn daemon_stops_on_sighup_and_sigint() {
+    for sig in ["HUP", "INT"] {
+        let mut d = Daemon::start(&config(""));
+        d.signal(sig);
+        let status = d.wait(Duration::from_secs(8)).expect("stops");
+        assert_eq!(status.code(), Some(0), "SIG{sig}: {}", d.log_text());
+    }
+}
+
+/// Every RFC 4475 torture message, over UDP and over TCP, to one running
+/// process: it stays up and keeps answering.
+#[test]
+fn daemon_survives_every_torture_message() {
+    let mut d = Daemon::start(&config(""));
+    let files: Vec<String> = corpus::index("sip/torture")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert!(files.len() >= 45, "the torture corpus is there");
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    for f in &files {
+        let bytes = corpus::read("sip/torture", f);
+        // Some are larger than a datagram can be; those go over TCP only.
+        if bytes.len() < 65_000 {
+            udp.send_to(&bytes, d.sip_addr("udp")).expect("send");
+        }
+        let mut t = TcpStream::connect(d.sip_addr("tcp")).expect("connect");
+        let _ = t.write_all(&bytes);
+        drop(t);
+    }
+    // The process is up and still answers.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(d.alive(), "msrpgw exited:\n{}", d.log_text());
+    assert_eq!(udp_options(&d, 99), 200, "{}", d.log_text());
+}
