@@ -693,10 +693,15 @@ fn acceptor_loop(
         let _ = stream.set_nodelay(true);
         let clone = stream.try_clone().ok();
         let Some((id, rx)) = sh.register(kind, peer, clone) else {
-            warn!(
-                "sip {kind} {peer}: connection refused: {} connections open (sip.max_connections)",
-                sh.max_connections
-            );
+            if sh.stopping() {
+                debug!("sip {kind} {peer}: connection closed: shutting down");
+            } else {
+                warn!(
+                    "sip {kind} {peer}: connection refused: {} connections open \
+                     (raise sip.max_connections if this is normal load)",
+                    sh.max_connections
+                );
+            }
             continue;
         };
         debug!("sip {kind} {peer} {id}: accepted");
