@@ -107,6 +107,36 @@ pub enum Event {
     },
     /// SIGTERM, SIGINT or SIGHUP: stop within the grace period.
     Stop,
+    /// The status endpoint asks the session table something.
+    Status(StatusQuery),
+}
+
+/// A question of the status endpoint to the session-table thread. The
+/// reply channel has room for the answer: the table never blocks on it.
+#[derive(Debug)]
+pub enum StatusQuery {
+    /// `/healthz`: any reply means the table is turning.
+    Health {
+        reply: crossbeam_channel::Sender<()>,
+    },
+    /// `/sessions`: one row per session.
+    Sessions {
+        reply: crossbeam_channel::Sender<Vec<SessionRow>>,
+    },
+}
+
+/// One session as `/sessions` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SessionRow {
+    /// The pair, as `pager-URI <-> session-URI`.
+    pub key: String,
+    pub direction: &'static str,
+    pub state: &'static str,
+    pub age_secs: u64,
+    pub idle_secs: u64,
+    pub messages_to_session: u64,
+    pub messages_to_pager: u64,
+    pub call_id: String,
 }
 
 impl From<SipEvent> for Event {

@@ -17,11 +17,13 @@ use log::{info, warn};
 use crate::config::Config;
 use crate::event::Event;
 use crate::ids::IdSource;
+use crate::metrics::Metrics;
 use crate::session::table::SessionTable;
 use crate::sip::stack::LocalAddress;
 use crate::sip::transaction::Timers;
 use crate::sip::transport::SipTransportConfig;
 use crate::sip::ua_core::UaCore;
+use crate::status::StatusServer;
 
 /// Depth of the session table's inbox. Readers `try_send` into it and shed
 /// load (503) when it is full, so this bounds memory, not correctness.
@@ -52,14 +54,27 @@ pub fn run(config: Config) -> Result<(), GatewayError> {
     let (events_tx, events) = bounded::<Event>(EVENT_QUEUE_DEPTH);
     let ids = Arc::new(IdSource::new());
     let ua = start_sip(&config, ids.clone(), events_tx.clone())?;
+    let metrics = Metrics::new();
+    let status = match &config.status {
+        Some(s) => {
+            let server = StatusServer::start(s.listen, events_tx.clone(), metrics.clone())
+                .map_err(|e| GatewayError::Startup(e.to_string()))?;
+            info!("status: listening on http://{}", server.local_addr());
+            Some(server)
+        }
+        None => None,
+    };
     install_signal_handler(events_tx)?;
     info!(
         "msrpgw {} ready (instance {})",
         env!("CARGO_PKG_VERSION"),
         ids.instance()
     );
-    let table = SessionTable::new(ua, config, ids);
+    let table = SessionTable::new(ua, config, ids, metrics);
     table.run(&events);
+    if let Some(s) = status {
+        s.shutdown();
+    }
     info!("msrpgw stopped");
     Ok(())
 }

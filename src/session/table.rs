@@ -24,8 +24,9 @@ use crossbeam_channel::{Receiver, select};
 use log::{debug, info, warn};
 
 use crate::config::Config;
-use crate::event::Event;
+use crate::event::{Event, StatusQuery};
 use crate::ids::IdSource;
+use crate::metrics::Metrics;
 use crate::proto::sip::{HeaderName, Method, SipRequest, SipResponse};
 use crate::sip::screen::RETRY_AFTER_SECS;
 use crate::sip::transaction::ServerTxId;
@@ -38,6 +39,9 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 pub struct SessionTable {
     ua: UaCore,
     config: Arc<Config>,
+    metrics: Metrics,
+    /// When the connection gauges were last refreshed.
+    gauges_at: Option<Instant>,
     #[allow(dead_code)]
     ids: Arc<IdSource>,
     /// Set once stopping: when the grace period ends.
@@ -45,10 +49,17 @@ pub struct SessionTable {
 }
 
 impl SessionTable {
-    pub fn new(ua: UaCore, config: Arc<Config>, ids: Arc<IdSource>) -> SessionTable {
+    pub fn new(
+        ua: UaCore,
+        config: Arc<Config>,
+        ids: Arc<IdSource>,
+        metrics: Metrics,
+    ) -> SessionTable {
         SessionTable {
             ua,
             config,
+            metrics,
+            gauges_at: None,
             ids,
             stop_deadline: None,
         }
@@ -75,6 +86,7 @@ impl SessionTable {
             }
             let now = Instant::now();
             self.handle_ua(now);
+            self.refresh_gauges(now);
             if self.stopped(now) {
                 break;
             }
@@ -85,8 +97,36 @@ impl SessionTable {
     fn handle_event(&mut self, ev: Event, now: Instant) {
         match ev {
             Event::Stop => self.begin_stop(now),
+            Event::Status(q) => self.status(q),
             ev => self.ua.handle_event(ev, now),
         }
+    }
+
+    fn status(&mut self, q: StatusQuery) {
+        // The reply channels have room for one answer; a client that gave
+        // up is no concern of ours.
+        match q {
+            StatusQuery::Health { reply } => {
+                let _ = reply.try_send(());
+            }
+            StatusQuery::Sessions { reply } => {
+                let _ = reply.try_send(Vec::new());
+            }
+        }
+    }
+
+    /// Refreshes the gauges that are cheaper to read than to track, at
+    /// most once a second.
+    fn refresh_gauges(&mut self, now: Instant) {
+        if self
+            .gauges_at
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.gauges_at = Some(now);
+        let sip = self.ua.stack().transport().connection_count();
+        self.metrics.set_connections(sip, 0);
     }
 
     fn begin_stop(&mut self, now: Instant) {

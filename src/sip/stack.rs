@@ -271,7 +271,7 @@ impl SipStack {
             }
             Event::Resolved { token, result } => self.resolved(token, result, now),
             // The session table's business; nothing for the stack.
-            Event::Stop => {}
+            Event::Stop | Event::Status(_) => {}
         }
         self.pump(now);
     }

@@ -260,3 +260,61 @@ fn daemon_survives_every_torture_message() {
     assert!(d.alive(), "msrpgw exited:\n{}", d.log_text());
     assert_eq!(udp_options(&d, 99), 200, "{}", d.log_text());
 }
+
+impl Daemon {
+    /// The status endpoint's address, from the startup log.
+    pub(crate) fn status_addr(&self) -> SocketAddr {
+        self.log_lines()
+            .iter()
+            .find_map(|l| l.split("status: listening on http://").nth(1))
+            .and_then(|a| a.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no status listener in:\n{}", self.log_text()))
+    }
+}
+
+/// One HTTP exchange with the status endpoint: (status, body).
+pub(crate) fn http(addr: SocketAddr, request: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(WAIT)).expect("timeout");
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    (status, body.unwrap_or_default())
+}
+
+/// The status endpoint: health, metrics, sessions, and bad requests.
+#[test]
+fn daemon_status_endpoint() {
+    let d = Daemon::start(&config("[status]\nlisten = \"127.0.0.1:0\"\n"));
+    let a = d.status_addr();
+    let (code, body) = http(a, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((code, body.as_str()), (200, "ok\n"));
+    let (code, body) = http(a, b"GET /metrics HTTP/1.1\r\n\r\n");
+    assert_eq!(code, 200);
+    for name in [
+        "msrpgw_sessions ",
+        "msrpgw_sip_connections ",
+        "msrpgw_messages_total",
+        "# EOF",
+    ] {
+        assert!(body.contains(name), "{name} missing:\n{body}");
+    }
+    let (code, body) = http(a, b"GET /sessions HTTP/1.1\r\n\r\n");
+    assert_eq!(code, 200);
+    let rows: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert!(rows.is_array(), "{body}");
+    assert_eq!(http(a, b"GET /nope HTTP/1.1\r\n\r\n").0, 404);
+    assert_eq!(http(a, b"POST /metrics HTTP/1.1\r\n\r\n").0, 405);
+    assert_eq!(http(a, b"\x16\x03\x01garbage\r\n\r\n").0, 400);
+    let huge = format!("GET /metrics HTTP/1.1\r\nX: {}\r\n", "y".repeat(10_000));
+    assert_eq!(http(a, huge.as_bytes()).0, 431);
+    // Still answering after all that.
+    assert_eq!(http(a, b"GET /healthz HTTP/1.1\r\n\r\n").0, 200);
+}
