@@ -196,10 +196,10 @@ impl Metrics {
                 Outcome::Timeout,
                 Outcome::Failed,
             ] {
-                messages.get_or_create(&MessageLabels { direction, outcome });
+                let _ = messages.get_or_create(&MessageLabels { direction, outcome });
             }
-            sessions_created.get_or_create(&DirectionLabel { direction });
-            latency.get_or_create(&DirectionLabel { direction });
+            let _ = sessions_created.get_or_create(&DirectionLabel { direction });
+            let _ = latency.get_or_create(&DirectionLabel { direction });
         }
         for reason in [
             EndReason::Idle,
@@ -209,7 +209,7 @@ impl Metrics {
             EndReason::Shutdown,
             EndReason::Error,
         ] {
-            sessions_ended.get_or_create(&ReasonLabel { reason });
+            let _ = sessions_ended.get_or_create(&ReasonLabel { reason });
         }
         Metrics {
             registry: std::sync::Arc::new(registry),
