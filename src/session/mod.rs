@@ -3,9 +3,11 @@
 //!
 //! Owns:
 //! - [`table`]: the session-table thread's loop: every event in, every
-//!   protocol decision out.
+//!   protocol decision out;
+//! - [`mapping`]: pure; status codes from one side to the other.
 //!
 //! Must not: touch sockets directly (the SIP stack's transport threads and
 //! the MSRP writer threads do).
 
+pub mod mapping;
 pub mod table;
