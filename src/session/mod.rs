@@ -4,10 +4,14 @@
 //! Owns:
 //! - [`table`]: the session-table thread's loop: every event in, every
 //!   protocol decision out;
-//! - [`mapping`]: pure; status codes from one side to the other.
+//! - [`mapping`]: pure; status codes from one side to the other;
+//! - [`media`]: pure; the MSRP media of offers and answers;
+//! - [`content`]: pure; CPIM wrapping and unwrapping, IMDN.
 //!
 //! Must not: touch sockets directly (the SIP stack's transport threads and
 //! the MSRP writer threads do).
 
+pub mod content;
 pub mod mapping;
+pub mod media;
 pub mod table;
