@@ -257,6 +257,8 @@ impl SipStack {
                 debug!("sip {peer} {conn}: closed: {reason}");
             }
             Event::Resolved { token, result } => self.resolved(token, result, now),
+            // MSRP events belong to the MSRP side of the session table.
+            Event::Msrp(_) => {}
         }
         self.pump(now);
     }
