@@ -11,6 +11,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 pub use crate::config::Transport;
+use crate::proto::msrp::{ByteRange, MsrpUri};
 use crate::proto::sip::SipMessage;
 
 /// One TCP or TLS connection, numbered by the transport for its lifetime.
@@ -100,6 +101,8 @@ pub enum SipEvent {
 #[derive(Debug)]
 pub enum Event {
     Sip(SipEvent),
+    /// What the MSRP stack reports about one session (see [`crate::msrp`]).
+    Msrp(MsrpEvent),
     /// A name lookup asked of the resolver threads finished.
     Resolved {
         token: u64,
@@ -137,6 +140,138 @@ pub struct SessionRow {
     pub messages_to_session: u64,
     pub messages_to_pager: u64,
     pub call_id: String,
+}
+
+/// One MSRP session of the stack, numbered by it for its lifetime (not the
+/// session-id of its URI, which [`crate::msrp::NewSession`] gives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MsrpSessionKey(pub u64);
+
+impl fmt::Display for MsrpSessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "msrp#{}", self.0)
+    }
+}
+
+/// A received message whose final response the stack holds until the
+/// session table answers it ([`crate::msrp::MsrpStack::answer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HeldId(pub u64);
+
+/// How a message handed to [`crate::msrp::MsrpStack::send`] ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The peer answered 200 to the last chunk (RFC 4975 §7.2).
+    Delivered,
+    /// Every chunk was written, and the caller asked for no confirmation
+    /// (`Failure-Report: no` or `partial`): no 200 will come.
+    Written,
+    /// An error response (413, 415, 481, ...), a local refusal (413 over
+    /// the peer's a=max-size), a transaction timeout (408), or the
+    /// session ending first (the code the loss maps to, see the reason).
+    Failed { status: u16, reason: String },
+}
+
+/// Why an MSRP session ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseReason {
+    /// [`crate::msrp::MsrpStack::close`] was called.
+    Closed,
+    /// Connecting, the TLS handshake, or the relay's AUTH failed.
+    ConnectFailed(String),
+    /// The connection was lost or closed by the peer.
+    ConnectionLost(String),
+    /// The peer did not read: the session's queue filled or a write did
+    /// not progress within the write timeout.
+    PeerNotReading(String),
+    /// The peer broke the protocol so the connection had to close.
+    Protocol(String),
+    /// The stack is shutting down.
+    Shutdown,
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::Closed => f.write_str("closed"),
+            CloseReason::ConnectFailed(e) => write!(f, "connect failed: {e}"),
+            CloseReason::ConnectionLost(e) => write!(f, "connection lost: {e}"),
+            CloseReason::PeerNotReading(e) => write!(f, "peer not reading: {e}"),
+            CloseReason::Protocol(e) => write!(f, "protocol error: {e}"),
+            CloseReason::Shutdown => f.write_str("shutting down"),
+        }
+    }
+}
+
+/// What the MSRP stack reports (RFC 4975, RFC 4976). Every event names its
+/// session; after [`MsrpEvent::Closed`] no other event of that session
+/// follows.
+#[derive(Debug)]
+pub enum MsrpEvent {
+    /// The relay reserved the session (RFC 4976 AUTH): `local_path` (the
+    /// relay's Use-Path followed by msrpgw's URI) goes into a=path.
+    PathReady {
+        session: MsrpSessionKey,
+        local_path: Vec<MsrpUri<'static>>,
+    },
+    /// The session has its connection (connected, accepted and bound by the
+    /// peer's first request, or over the relay).
+    Connected {
+        session: MsrpSessionKey,
+        peer: SocketAddr,
+    },
+    /// A complete message (reassembled from its chunks). With `held`, its
+    /// final response waits for [`crate::msrp::MsrpStack::answer`]; without,
+    /// the stack already answered 200 (sessions opened without holding).
+    Received {
+        session: MsrpSessionKey,
+        held: Option<HeldId>,
+        message_id: String,
+        content_type: Option<String>,
+        body: Vec<u8>,
+        /// The sender asked for a success REPORT (sent when the answer is
+        /// 200).
+        success_report: bool,
+    },
+    /// The result of one [`crate::msrp::MsrpStack::send`], by its tag.
+    SendOutcome {
+        session: MsrpSessionKey,
+        tag: u64,
+        outcome: SendOutcome,
+    },
+    /// A REPORT about a message this session sent (RFC 4975 §7.1.2).
+    Report {
+        session: MsrpSessionKey,
+        /// The tag of the message, when it is still known.
+        tag: Option<u64>,
+        status: u16,
+        byte_range: Option<ByteRange>,
+    },
+    /// The session ended; every message still pending got its
+    /// [`MsrpEvent::SendOutcome`] before this.
+    Closed {
+        session: MsrpSessionKey,
+        reason: CloseReason,
+    },
+}
+
+impl MsrpEvent {
+    pub fn session(&self) -> MsrpSessionKey {
+        match self {
+            MsrpEvent::PathReady { session, .. }
+            | MsrpEvent::Connected { session, .. }
+            | MsrpEvent::Received { session, .. }
+            | MsrpEvent::SendOutcome { session, .. }
+            | MsrpEvent::Report { session, .. }
+            | MsrpEvent::Closed { session, .. } => *session,
+        }
+    }
+}
+
+impl From<MsrpEvent> for Event {
+    fn from(e: MsrpEvent) -> Self {
+        Event::Msrp(e)
+    }
 }
 
 impl From<SipEvent> for Event {

@@ -16,6 +16,9 @@
 //! - [`ids`]: branches, tags, Call-IDs and MSRP ids (OS random source).
 //! - [`sip`]: SIP transports (threads), transactions (RFC 3261 §17, a
 //!   sans-I/O state machine), dialogs, request screening, next hops.
+//! - [`msrp`]: the MSRP stack (RFC 4975, 4976, 6135, 6714): listeners,
+//!   one reader per connection, one thread per session that owns its
+//!   sending, pure per-session send/receive rules, relay reservations.
 //! - [`resolver`]: name lookups off the session-table thread.
 //!
 //! Invariants the whole crate keeps (see DESIGN.md of the project):
@@ -32,6 +35,7 @@ pub mod gateway;
 pub mod ids;
 pub mod logging;
 pub mod metrics;
+pub mod msrp;
 pub mod proto;
 pub mod resolver;
 pub mod session;

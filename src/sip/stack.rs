@@ -271,7 +271,7 @@ impl SipStack {
             }
             Event::Resolved { token, result } => self.resolved(token, result, now),
             // The session table's business; nothing for the stack.
-            Event::Stop | Event::Status(_) => {}
+            Event::Stop | Event::Status(_) | Event::Msrp(_) => {}
         }
         self.pump(now);
     }

@@ -8,6 +8,7 @@ mod mutation;
 mod cpim;
 mod daemon;
 mod msrp;
+mod msrp_stack;
 mod peers;
 mod sdp;
 mod sip;
