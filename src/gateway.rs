@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::event::Event;
 use crate::ids::IdSource;
 use crate::metrics::Metrics;
+use crate::msrp::{MsrpStack, MsrpStackConfig};
 use crate::session::table::SessionTable;
 use crate::sip::stack::LocalAddress;
 use crate::sip::transaction::Timers;
@@ -53,7 +54,16 @@ pub fn run(config: Config) -> Result<(), GatewayError> {
     let config = Arc::new(config);
     let (events_tx, events) = bounded::<Event>(EVENT_QUEUE_DEPTH);
     let ids = Arc::new(IdSource::new());
-    let ua = start_sip(&config, ids.clone(), events_tx.clone())?;
+    let msrp_cfg = MsrpStackConfig::from_config(&config).map_err(GatewayError::Startup)?;
+    let msrp = MsrpStack::start(msrp_cfg, events_tx.clone())
+        .map_err(|e| GatewayError::Startup(format!("msrp: {e}")))?;
+    let ua = match start_sip(&config, ids.clone(), events_tx.clone()) {
+        Ok(ua) => ua,
+        Err(e) => {
+            msrp.shutdown();
+            return Err(e);
+        }
+    };
     let metrics = Metrics::new();
     let status = match &config.status {
         Some(s) => {
@@ -70,7 +80,7 @@ pub fn run(config: Config) -> Result<(), GatewayError> {
         env!("CARGO_PKG_VERSION"),
         ids.instance()
     );
-    let table = SessionTable::new(ua, config, ids, metrics);
+    let table = SessionTable::new(ua, msrp, config, ids, metrics);
     table.run(&events);
     if let Some(s) = status {
         s.shutdown();
