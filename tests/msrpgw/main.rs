@@ -7,6 +7,7 @@ mod mutation;
 
 mod cpim;
 mod daemon;
+mod gateway;
 mod msrp;
 mod msrp_stack;
 mod peers;

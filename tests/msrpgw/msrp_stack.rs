@@ -116,7 +116,7 @@ impl Side {
     }
 
     /// Nothing about `key` for `d`.
-    fn quiet(&mut self, key: MsrpSessionKey, d: Duration) {
+    pub(crate) fn quiet(&mut self, key: MsrpSessionKey, d: Duration) {
         let deadline = Instant::now() + d;
         while let Ok(ev) = self.events.recv_deadline(deadline) {
             if let Event::Msrp(ev) = ev {
