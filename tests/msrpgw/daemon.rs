@@ -28,10 +28,15 @@ pub(crate) struct Daemon {
 /// A configuration on loopback ephemeral ports; `extra` is appended (TOML
 /// sections not in the base).
 pub(crate) fn config(extra: &str) -> String {
+    config_with("", extra)
+}
+
+/// As [`config`], with `gateway` lines added to `[gateway]`.
+pub(crate) fn config_with(gateway: &str, extra: &str) -> String {
     format!(
         "[sip]\nlisten = [\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]\nt1_ms = 50\n\
          [msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\n\
-         [gateway]\nshutdown_grace_secs = 3\n\
+         [gateway]\nshutdown_grace_secs = 3\n{gateway}\
          [log]\nlevel = \"debug\"\n{extra}"
     )
 }

@@ -12,7 +12,7 @@ use msrpgw::proto::msrp::MsrpUri;
 use msrpgw::proto::sdp::SessionDescription;
 use msrpgw::proto::sip::{self, HeaderName, Method, SipMessage, SipRequest, SipResponse};
 
-use crate::daemon::{Daemon, config};
+use crate::daemon::{Daemon, config, config_with};
 use crate::msrp_stack::{Side, remote, tcp_listen};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -22,6 +22,9 @@ pub(crate) struct Ua {
     pub s: UdpSocket,
     pub addr: SocketAddr,
     n: u32,
+    /// (Call-ID, CSeq, method) of requests already returned: their UDP
+    /// retransmissions are skipped.
+    seen: std::cell::RefCell<std::collections::HashSet<String>>,
 }
 
 impl Ua {
@@ -30,7 +33,12 @@ impl Ua {
         s.set_read_timeout(Some(Duration::from_millis(100)))
             .expect("timeout");
         let addr = s.local_addr().expect("addr");
-        Ua { s, addr, n: 0 }
+        Ua {
+            s,
+            addr,
+            n: 0,
+            seen: Default::default(),
+        }
     }
 
     /// The next SIP message within `wait` (100 Trying skipped).
@@ -56,7 +64,17 @@ impl Ua {
     pub(crate) fn request(&self, method: Method<'_>) -> (SipRequest<'static>, SocketAddr) {
         loop {
             match self.next(WAIT) {
-                Some((SipMessage::Request(r), src)) if r.method == method => return (r, src),
+                Some((SipMessage::Request(r), src)) if r.method == method => {
+                    let id = format!(
+                        "{} {} {}",
+                        r.headers.call_id().unwrap_or(""),
+                        r.headers.get(&HeaderName::CSeq).unwrap_or(""),
+                        r.method.as_str()
+                    );
+                    if self.seen.borrow_mut().insert(id) {
+                        return (r, src);
+                    }
+                }
                 // Retransmissions of what came before.
                 Some(_) => {}
                 None => panic!("no {} arrived", method.as_str()),
@@ -288,4 +306,322 @@ fn pager_to_session_and_back() {
         .answer(ours2.key, held, 200, None)
         .expect("answer");
     assert_eq!(alice.response().status, 200);
+}
+
+impl SessionUser {
+    /// Sends an INVITE with an MSRP offer (active side, accepting `types`)
+    /// for `to_uri` to the gateway; returns our session, the INVITE's
+    /// Call-ID and the gateway's 200.
+    fn invite(
+        &mut self,
+        gw: SocketAddr,
+        to_uri: &str,
+        types: &str,
+        extra_headers: &str,
+    ) -> (NewSession, String, SipResponse<'static>) {
+        let ours = self.msrp.session(SessionOptions::default());
+        let path = ours.local_path.clone().expect("path")[0].to_string();
+        let port = ours.local_path.as_ref().expect("path")[0]
+            .port
+            .expect("port");
+        let offer = format!(
+            "v=0\r\no=carol 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=message {port} TCP/MSRP *\r\na=accept-types:{types}\r\na=path:{path}\r\n\
+             a=setup:actpass\r\n"
+        );
+        let me = self.sip.addr;
+        let call_id = format!("inv-{}-{}", me.port(), ours.key.0);
+        let invite = format!(
+            "INVITE {to_uri} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-{call_id};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:carol@{me}>;tag=carol1\r\nTo: <{to_uri}>\r\n\
+             Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@{me}>\r\n{extra_headers}\
+             Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{offer}",
+            offer.len()
+        );
+        self.sip.s.send_to(invite.as_bytes(), gw).expect("send");
+        let ok = self.sip.response();
+        (ours, call_id, ok)
+    }
+
+    /// ACKs the gateway's 200 and connects MSRP as the answer says.
+    fn ack_and_connect(
+        &mut self,
+        gw: SocketAddr,
+        ours: &NewSession,
+        call_id: &str,
+        ok: &SipResponse<'_>,
+    ) {
+        let me = self.sip.addr;
+        let to = ok.headers.get(&HeaderName::To).expect("To");
+        let ack = format!(
+            "ACK sip:gw@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{call_id}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:carol@{me}>;tag=carol1\r\nTo: {to}\r\n\
+             Call-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+        );
+        self.sip.s.send_to(ack.as_bytes(), gw).expect("send");
+        let answer = SessionDescription::parse(&ok.body).expect("SDP answer");
+        let media = answer.validate_msrp().expect("MSRP answer");
+        let role = match media.setup {
+            Some(msrpgw::proto::sdp::Setup::Passive) | None => Role::Active,
+            _ => Role::Passive,
+        };
+        let gw_path: Vec<MsrpUri<'static>> = media
+            .path
+            .iter()
+            .map(|p| MsrpUri::parse(p).expect("path").into_owned())
+            .collect();
+        self.msrp
+            .stack
+            .start_session(ours.key, remote(&gw_path, role))
+            .expect("start");
+        self.msrp.connected(ours.key);
+    }
+}
+
+/// Session → pager: the INVITE is answered with msrpgw's path (RFC 6135:
+/// passive, so the offerer connects); each SEND becomes a MESSAGE from
+/// the session user's identity (P-Asserted-Identity over From), whose
+/// final response decides the MSRP response (486 → 403); the pager user's
+/// MESSAGE back flows into the same session, without a second INVITE.
+#[test]
+fn session_to_pager_and_back() {
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut dave = Ua::new();
+    let mut carol = SessionUser::new();
+    let dave_uri = format!("sip:dave@{}", dave.addr);
+    let (ours, call_id, ok) = carol.invite(
+        gw,
+        &dave_uri,
+        "text/plain",
+        "P-Asserted-Identity: \"Carol\" <sip:carol@carrier.example>\r\n",
+    );
+    assert_eq!(ok.status, 200);
+    let answer = SessionDescription::parse(&ok.body).expect("SDP");
+    let media = answer.validate_msrp().expect("MSRP");
+    assert_eq!(media.setup, Some(msrpgw::proto::sdp::Setup::Passive));
+    assert!(media.accept_types.iter().any(|t| t == "message/cpim"));
+    carol.ack_and_connect(gw, &ours, &call_id, &ok);
+
+    carol
+        .msrp
+        .stack
+        .send(
+            ours.key,
+            OutgoingMessage::new(1, "text/plain", b"hi dave".to_vec()),
+        )
+        .expect("send");
+    let (msg, src) = dave.request(Method::Message);
+    assert_eq!(msg.body.as_ref(), b"hi dave");
+    let from = msg.headers.from_addr().expect("from");
+    assert_eq!(
+        from.uri.to_string(),
+        "sip:carol@carrier.example",
+        "PAI wins"
+    );
+    carol.msrp.quiet(ours.key, Duration::from_millis(300));
+    dave.answer(&msg, src, 486, "d1", None);
+    match carol.msrp.outcome(ours.key, 1) {
+        SendOutcome::Failed {
+            status: 403,
+            reason,
+        } => {
+            assert!(reason.contains("486"), "{reason}");
+        }
+        other => panic!("expected 403 for 486, got {other:?}"),
+    }
+
+    carol
+        .msrp
+        .stack
+        .send(
+            ours.key,
+            OutgoingMessage::new(2, "text/plain", b"again".to_vec()),
+        )
+        .expect("send");
+    let (msg, src) = dave.request(Method::Message);
+    dave.answer(&msg, src, 200, "d2", None);
+    assert_eq!(carol.msrp.outcome(ours.key, 2), SendOutcome::Delivered);
+
+    // Dave writes back to carol's identity: into the same session.
+    dave.message(gw, "dave", "sip:carol@carrier.example", "hello carol");
+    let (held, body, _) = received(&mut carol.msrp, ours.key);
+    assert_eq!(body, b"hello carol");
+    dave.no_response(Duration::from_millis(200));
+    carol
+        .msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(dave.response().status, 200);
+    assert!(
+        carol
+            .sip
+            .next(Duration::from_millis(200))
+            .is_none_or(|(m, _)| m.as_request().is_none_or(|r| r.method != Method::Invite)),
+        "no second INVITE"
+    );
+}
+
+/// INVITE failures reach the pager sender mapped (DESIGN §5).
+#[test]
+fn invite_failures_are_mapped_to_the_message() {
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let bob = SessionUser::new();
+    for (n, (answer, expected)) in [(486, 486), (488, 415), (404, 404), (500, 480)]
+        .into_iter()
+        .enumerate()
+    {
+        let to = bob.uri(&format!("bob{n}"));
+        alice.message(gw, "alice", &to, "x");
+        let (invite, src) = bob.sip.request(Method::Invite);
+        bob.sip.answer(&invite, src, answer, "b", None);
+        assert_eq!(alice.response().status, expected, "INVITE {answer}");
+    }
+}
+
+/// A session peer that accepts message/cpim gets the content wrapped with
+/// the pager sender's identity; its IMDN request for a message to a pager
+/// user is answered with a delivery notification.
+#[test]
+fn cpim_wrapping_and_delivery_notifications() {
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = SessionUser::new();
+    let bob_uri = bob.uri("bob");
+    alice.message(gw, "alice", &bob_uri, "wrapped");
+    let (ours, _) = bob.accept_invite("message/cpim text/plain");
+    let (held, body, ct) = received(&mut bob.msrp, ours.key);
+    assert_eq!(ct.as_deref(), Some("message/cpim"));
+    let cpim = msrpgw::proto::cpim::CpimMessage::parse(&body).expect("CPIM");
+    let from = cpim.from().expect("From").expect("parses");
+    assert!(from.uri.starts_with("sip:alice@"), "{}", from.uri);
+    assert!(cpim.date_time().is_some());
+    assert_eq!(cpim.body.as_ref(), b"wrapped");
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+
+    // Bob asks for delivery notifications on a message to alice.
+    let im = format!(
+        "From: <{bob_uri}>\r\nTo: <sip:alice@{}>\r\nNS: imdn <urn:ietf:params:imdn>\r\n\
+         imdn.Message-ID: 34jk324j\r\nDateTime: 2026-11-23T01:00:00Z\r\n\
+         imdn.Disposition-Notification: positive-delivery, negative-delivery\r\n\r\n\
+         Content-Type: text/plain\r\n\r\nping",
+        alice.addr
+    );
+    bob.msrp
+        .stack
+        .send(
+            ours.key,
+            OutgoingMessage::new(3, "message/cpim", im.into_bytes()),
+        )
+        .expect("send");
+    let (msg, src) = alice.request(Method::Message);
+    assert_eq!(msg.body.as_ref(), b"ping", "unwrapped for the pager user");
+    alice.answer(&msg, src, 200, "a9", None);
+    assert_eq!(bob.msrp.outcome(ours.key, 3), SendOutcome::Delivered);
+    let (held, body, ct) = received(&mut bob.msrp, ours.key);
+    assert_eq!(ct.as_deref(), Some("message/cpim"));
+    let cpim = msrpgw::proto::cpim::CpimMessage::parse(&body).expect("CPIM");
+    assert_eq!(cpim.content_type(), Some("message/imdn+xml"));
+    let imdn = msrpgw::proto::imdn::Imdn::parse(&cpim.body).expect("IMDN");
+    assert_eq!(imdn.message_id, "34jk324j");
+    assert_eq!(
+        imdn.notification,
+        msrpgw::proto::imdn::Notification::Delivery(msrpgw::proto::imdn::DeliveryStatus::Delivered)
+    );
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+}
+
+/// `idle_timeout_secs` without traffic ends the session with BYE.
+#[test]
+fn idle_sessions_end_with_bye() {
+    let d = Daemon::start(&config_with("idle_timeout_secs = 1\n", ""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = SessionUser::new();
+    alice.message(gw, "alice", &bob.uri("bob"), "x");
+    let (ours, invite) = bob.accept_invite("text/plain");
+    let (held, _, _) = received(&mut bob.msrp, ours.key);
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    let started = Instant::now();
+    let (bye, src) = bob.sip.request(Method::Bye);
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "not before the idle time"
+    );
+    assert_eq!(bye.headers.call_id().ok(), invite.headers.call_id().ok());
+    bob.sip.answer(&bye, src, 200, "bob1", None);
+    bob.msrp.closed(ours.key);
+}
+
+/// `max_sessions` reached: a MESSAGE for a new pair gets 503 with
+/// Retry-After.
+#[test]
+fn session_limit_gives_503_with_retry_after() {
+    let d = Daemon::start(&config_with("max_sessions = 1\n", ""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = SessionUser::new();
+    alice.message(gw, "alice", &bob.uri("bob"), "first");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, _, _) = received(&mut bob.msrp, ours.key);
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    alice.message(gw, "alice", &bob.uri("other"), "second pair");
+    let r = alice.response();
+    assert_eq!(r.status, 503);
+    assert!(r.headers.get(&HeaderName::RetryAfter).is_some());
+}
+
+/// MSRP connection loss ends the session with BYE; SIGTERM BYEs every
+/// session and exits 0.
+#[test]
+fn msrp_loss_and_sigterm_send_bye() {
+    let mut d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = SessionUser::new();
+    alice.message(gw, "alice", &bob.uri("bob"), "x");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, _, _) = received(&mut bob.msrp, ours.key);
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    // Close bob's MSRP side: the gateway notices and sends BYE.
+    bob.msrp.stack.close(ours.key).expect("close");
+    let (bye, src) = bob.sip.request(Method::Bye);
+    bob.sip.answer(&bye, src, 200, "bob1", None);
+
+    alice.message(gw, "alice", &bob.uri("bob2"), "y");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, _, _) = received(&mut bob.msrp, ours.key);
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    d.signal("TERM");
+    let (bye, src) = bob.sip.request(Method::Bye);
+    bob.sip.answer(&bye, src, 200, "bob1", None);
+    let status = d.wait(Duration::from_secs(8)).expect("stops");
+    assert_eq!(status.code(), Some(0), "{}", d.log_text());
 }
