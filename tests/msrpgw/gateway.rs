@@ -625,3 +625,225 @@ fn msrp_loss_and_sigterm_send_bye() {
     let status = d.wait(Duration::from_secs(8)).expect("stops");
     assert_eq!(status.code(), Some(0), "{}", d.log_text());
 }
+
+/// A 20 KB message each way: chunked on the MSRP side (2048-byte chunks,
+/// reassembled), over TCP on the SIP side toward the pager user (RFC 3261
+/// §18.1.1: larger than 1300 bytes).
+#[test]
+fn chunked_20_kb_both_ways() {
+    use std::io::{Read, Write};
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    // Alice takes TCP on the same port as her UDP socket.
+    let alice_tcp = std::net::TcpListener::bind(alice.addr).expect("bind tcp");
+    let mut bob = SessionUser::new();
+    let big: String = (0..20_480)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    alice.message(gw, "alice", &bob.uri("bob"), &big);
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, body, _) = received(&mut bob.msrp, ours.key);
+    assert_eq!(body, big.as_bytes());
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+
+    bob.msrp
+        .stack
+        .send(
+            ours.key,
+            OutgoingMessage::new(9, "text/plain", big.clone().into_bytes()),
+        )
+        .expect("send");
+    let (mut conn, _) = alice_tcp.accept().expect("the gateway connects over TCP");
+    conn.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 65_536];
+    let msg = loop {
+        if let Ok(Some(unit)) = sip::parse_stream(&buf, &sip::FrameLimits::default()) {
+            if let Some(SipMessage::Request(r)) = unit.message {
+                break r.into_owned();
+            }
+        }
+        let n = conn.read(&mut tmp).expect("read");
+        assert!(n > 0, "closed");
+        buf.extend_from_slice(&tmp[..n]);
+    };
+    assert_eq!(msg.method, Method::Message);
+    assert_eq!(msg.body.as_ref(), big.as_bytes());
+    assert_eq!(
+        msg.headers.top_via().expect("via").transport.as_str(),
+        "TCP"
+    );
+    let mut ok = SipResponse::for_request(&msg, 200, "OK");
+    ok.set_to_tag("a20");
+    conn.write_all(&ok.to_bytes()).expect("write");
+    assert_eq!(bob.msrp.outcome(ours.key, 9), SendOutcome::Delivered);
+}
+
+/// The session user refuses a SEND with 415: the pager sender gets 415.
+/// A retransmitted MESSAGE produces no second SEND.
+#[test]
+fn send_rejected_and_retransmissions_absorbed() {
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = SessionUser::new();
+    alice.message(gw, "alice", &bob.uri("bob"), "once");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, body, _) = received(&mut bob.msrp, ours.key);
+    assert_eq!(body, b"once");
+    // The same MESSAGE again (same branch, Call-ID, CSeq): a retransmission.
+    alice.n -= 1;
+    alice.message(gw, "alice", &bob.uri("bob"), "once");
+    bob.msrp.quiet(ours.key, Duration::from_millis(400));
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 415, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 415);
+}
+
+/// 100 pairs × 5 messages at once: every MESSAGE answered 200, every
+/// message delivered once, in order per pair (I1, I4).
+#[test]
+fn hundred_pairs_five_messages_none_lost_order_kept() {
+    const PAIRS: usize = 100;
+    const EACH: usize = 5;
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let mut bob = SessionUser::new();
+    let mut alices: Vec<Ua> = (0..PAIRS).map(|_| Ua::new()).collect();
+    for (i, a) in alices.iter_mut().enumerate() {
+        for m in 0..EACH {
+            a.message(
+                gw,
+                &format!("alice{i}"),
+                &bob.uri(&format!("bob{i}")),
+                &format!("{i}:{m}"),
+            );
+        }
+    }
+    // Bob answers every INVITE as it comes, then every message 200.
+    let mut by_session: std::collections::HashMap<msrpgw::event::MsrpSessionKey, Vec<String>> =
+        Default::default();
+    let mut invites = std::collections::HashSet::new();
+    let mut delivered = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while delivered < PAIRS * EACH {
+        assert!(
+            Instant::now() < deadline,
+            "only {delivered} delivered, {} INVITEs; gateway warnings:\n{}",
+            invites.len(),
+            d.log_lines()
+                .iter()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .take(30)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        while let Some((m, src)) = bob.sip.next(Duration::from_millis(1)) {
+            let SipMessage::Request(inv) = m else {
+                continue;
+            };
+            if inv.method != Method::Invite
+                || !invites.insert(inv.headers.call_id().unwrap_or("").to_owned())
+            {
+                continue;
+            }
+            let offer = SessionDescription::parse(&inv.body).expect("SDP");
+            let media = offer.validate_msrp().expect("MSRP");
+            let gw_path: Vec<MsrpUri<'static>> = media
+                .path
+                .iter()
+                .map(|p| MsrpUri::parse(p).expect("path").into_owned())
+                .collect();
+            let ours = bob.msrp.session(SessionOptions::default());
+            bob.msrp
+                .stack
+                .start_session(ours.key, remote(&gw_path, Role::Passive))
+                .expect("start");
+            let uri = &ours.local_path.as_ref().expect("path")[0];
+            let answer = format!(
+                "v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                 m=message {} TCP/MSRP *\r\na=accept-types:text/plain\r\na=path:{uri}\r\n\
+                 a=setup:passive\r\n",
+                uri.port.expect("port")
+            );
+            bob.sip
+                .answer(&inv, src, 200, "bob", Some(answer.as_bytes()));
+        }
+        let got = bob.msrp.try_expect(Duration::from_millis(5), |e| match e {
+            MsrpEvent::Received {
+                session,
+                held: Some(h),
+                body,
+                ..
+            } if !body.is_empty() => Some((*session, *h, body.clone())),
+            _ => None,
+        });
+        if let Some((session, held, body)) = got {
+            bob.msrp
+                .stack
+                .answer(session, held, 200, None)
+                .expect("answer");
+            by_session
+                .entry(session)
+                .or_default()
+                .push(String::from_utf8(body).expect("utf8"));
+            delivered += 1;
+        }
+    }
+    assert_eq!(invites.len(), PAIRS, "one INVITE per pair");
+    assert_eq!(by_session.len(), PAIRS);
+    for bodies in by_session.values() {
+        let pair = bodies[0].split(':').next().expect("pair").to_owned();
+        let expected: Vec<String> = (0..EACH).map(|m| format!("{pair}:{m}")).collect();
+        assert_eq!(bodies, &expected, "order within the pair");
+    }
+    for a in &alices {
+        let mut answered = std::collections::HashSet::new();
+        while answered.len() < EACH {
+            let r = a.response();
+            assert_eq!(r.status, 200);
+            answered.insert(r.headers.call_id().expect("call-id").to_owned());
+        }
+    }
+}
+
+/// /metrics moves with the traffic.
+#[test]
+fn metrics_count_messages_and_sessions() {
+    let d = Daemon::start(&config("[status]\nlisten = \"127.0.0.1:0\"\n"));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = SessionUser::new();
+    alice.message(gw, "alice", &bob.uri("bob"), "count me");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, _, _) = received(&mut bob.msrp, ours.key);
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    let (code, text) = crate::daemon::http(d.status_addr(), b"GET /metrics HTTP/1.1\r\n\r\n");
+    assert_eq!(code, 200);
+    for line in [
+        "msrpgw_messages_total{direction=\"pager_to_session\",outcome=\"delivered\"} 1",
+        "msrpgw_sessions_created_total{direction=\"pager_to_session\"} 1",
+        "msrpgw_sessions 1",
+        "msrpgw_message_latency_seconds_count{direction=\"pager_to_session\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} missing:\n{text}");
+    }
+    let (code, json) = crate::daemon::http(d.status_addr(), b"GET /sessions HTTP/1.1\r\n\r\n");
+    assert_eq!(code, 200);
+    let rows: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(rows[0]["state"], "active");
+    assert_eq!(rows[0]["messages_to_session"], 1);
+}

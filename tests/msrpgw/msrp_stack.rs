@@ -77,6 +77,27 @@ impl Side {
         }
     }
 
+    /// Like [`Side::expect`], but `None` after `wait` instead of failing.
+    pub(crate) fn try_expect<T>(
+        &mut self,
+        wait: Duration,
+        mut f: impl FnMut(&MsrpEvent) -> Option<T>,
+    ) -> Option<T> {
+        if let Some(i) = self.backlog.iter().position(|e| f(e).is_some()) {
+            let e = self.backlog.remove(i);
+            return f(&e);
+        }
+        let deadline = Instant::now() + wait;
+        while let Ok(ev) = self.events.recv_deadline(deadline) {
+            let Event::Msrp(ev) = ev else { continue };
+            if let Some(t) = f(&ev) {
+                return Some(t);
+            }
+            self.backlog.push(ev);
+        }
+        None
+    }
+
     pub(crate) fn connected(&mut self, key: MsrpSessionKey) {
         self.expect("Connected", |e| match e {
             MsrpEvent::Connected { session, .. } if *session == key => Some(()),
