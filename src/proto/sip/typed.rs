@@ -22,7 +22,7 @@ use std::fmt;
 
 use super::addr::NameAddr;
 use super::error::{SipError, SipErrorKind};
-use super::header::{HeaderName, Headers};
+use super::header::{HeaderName, Headers, first_comma_item};
 use super::message::Method;
 use crate::proto::lex::{
     Param, drop_empty_params, find_param, has_empty_param, is_token, is_token_str, is_wsp,
@@ -596,33 +596,35 @@ impl<'a> Headers<'a> {
         let Some(idx) = self.list.iter().position(|h| h.name == HeaderName::Via) else {
             return false;
         };
-        let value = self.list[idx].value.clone();
-        let mut pieces = crate::proto::lex::split_unquoted(&value, b',');
-        let Some((_, first)) = pieces.next() else {
-            return false;
-        };
-        let Ok(mut via) = Via::parse(crate::proto::lex::trim_lws(first)) else {
-            return false;
-        };
-        let wants_rport = via.rport() == Some(None);
-        let host = via.host.trim_start_matches('[').trim_end_matches(']');
-        if host == ip && !wants_rport {
-            return false;
-        }
-        // Old values are replaced, not repeated.
-        let stale = |name: &str| {
-            name.eq_ignore_ascii_case("received")
-                || (wants_rport && name.eq_ignore_ascii_case("rport"))
-        };
-        via.params.retain(|p| !stale(&p.name));
-        via.params
-            .push(Param::new("received", Some(Cow::Owned(ip.to_owned()))));
-        if wants_rport {
+        // Read in place: most requests need no stamp (the sent-by is the
+        // source address and no rport is asked for), and copying the value
+        // first cost an allocation per request.
+        let stamped = {
+            let value: &str = &self.list[idx].value;
+            let first = first_comma_item(value);
+            let Ok(mut via) = Via::parse(crate::proto::lex::trim_lws(first)) else {
+                return false;
+            };
+            let wants_rport = via.rport() == Some(None);
+            let host = via.host.trim_start_matches('[').trim_end_matches(']');
+            if host == ip && !wants_rport {
+                return false;
+            }
+            // Old values are replaced, not repeated.
+            let stale = |name: &str| {
+                name.eq_ignore_ascii_case("received")
+                    || (wants_rport && name.eq_ignore_ascii_case("rport"))
+            };
+            via.params.retain(|p| !stale(&p.name));
             via.params
-                .push(Param::new("rport", Some(Cow::Owned(port.to_string()))));
-        }
-        let rest = value.get(first.len()..).unwrap_or_default();
-        let stamped = format!("{via}{rest}");
+                .push(Param::new("received", Some(Cow::Borrowed(ip))));
+            if wants_rport {
+                via.params
+                    .push(Param::new("rport", Some(Cow::Owned(port.to_string()))));
+            }
+            let rest = value.get(first.len()..).unwrap_or_default();
+            format!("{via}{rest}")
+        };
         self.list[idx].value = Cow::Owned(stamped);
         self.list[idx].offset = 0;
         true
