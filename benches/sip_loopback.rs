@@ -137,6 +137,9 @@ fn run_stack(settings: &Settings, stop: Arc<AtomicBool>) -> (SocketAddr, thread:
 #[derive(Default)]
 struct ClientReport {
     ok: u64,
+    /// Every answer matched, warm-up included (to divide counters taken
+    /// over the whole run, such as callgrind's, by).
+    answered_all: u64,
     /// Non-200 answers by status code.
     other_status: BTreeMap<u16, u64>,
     lost: u64,
@@ -222,6 +225,7 @@ fn run_client(
                 let got = Instant::now();
                 if let Some((status, s)) = read_response(&inb[..n]) {
                     if let Some(sent) = outstanding.remove(&s) {
+                        report.answered_all += 1;
                         if got >= measure_from && got < until {
                             if status == 200 {
                                 report.ok += 1;
@@ -264,6 +268,44 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
+/// CPU time (user + system, in clock ticks) used so far by this
+/// process's threads, summed by role: the user layer, the transport's UDP
+/// reader, the load generator. Read from /proc; empty elsewhere.
+fn cpu_ticks() -> BTreeMap<&'static str, u64> {
+    let mut by_role = BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_role;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        let role = if comm.starts_with("bench-user") {
+            "user layer"
+        } else if comm.starts_with("sip-udp") {
+            "udp reader"
+        } else if comm.starts_with("bench-load") {
+            "load generator"
+        } else {
+            "other"
+        };
+        // After the command: state is field 3 of stat(5), utime 14, stime 15.
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        *by_role.entry(role).or_default() += ticks(11) + ticks(12);
+    }
+    by_role
+}
+
 fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
@@ -299,10 +341,20 @@ fn main() {
                 .expect("spawn a load thread")
         })
         .collect();
+    // CPU use over (nearly) the measured interval: the load threads end at
+    // `until` and take their /proc entries with them, so the second
+    // reading is taken just before.
+    thread::sleep(measure_from.saturating_duration_since(Instant::now()));
+    let cpu_before = cpu_ticks();
+    let cpu_from = Instant::now();
+    thread::sleep(until.saturating_duration_since(Instant::now() + Duration::from_millis(20)));
+    let cpu_after = cpu_ticks();
+    let cpu_secs = cpu_from.elapsed().as_secs_f64();
     let mut total = ClientReport::default();
     for c in clients {
         let r = c.join().expect("load thread");
         total.ok += r.ok;
+        total.answered_all += r.answered_all;
         for (status, n) in r.other_status {
             *total.other_status.entry(status).or_default() += n;
         }
@@ -316,7 +368,7 @@ fn main() {
     let rate = total.ok as f64 / s.secs as f64;
     println!(
         "sip_loopback: {rate:.0} transactions/s ({} × 200 OK in {} s); latency p50 {} µs, \
-         p99 {} µs, max {} µs; non-200 answers {:?}, lost {}; load average after: {load_after}",
+         p99 {} µs, max {} µs; non-200 answers {:?}, lost {}; {} answered in the whole run; load average after: {load_after}",
         total.ok,
         s.secs,
         percentile(&total.latencies_us, 0.50),
@@ -324,5 +376,21 @@ fn main() {
         total.latencies_us.last().copied().unwrap_or(0),
         total.other_status,
         total.lost,
+        total.answered_all,
     );
+    // Clock ticks are 1/100 s on Linux (USER_HZ).
+    let per_tx_us = |ticks: u64| ticks as f64 * 10_000.0 / (rate * cpu_secs).max(1.0);
+    let mut line = String::from("sip_loopback: CPU per transaction:");
+    let mut sum = 0;
+    for (role, after) in &cpu_after {
+        let used = after.saturating_sub(cpu_before.get(role).copied().unwrap_or(0));
+        sum += used;
+        line += &format!(
+            " {role} {:.1} µs ({:.0} % of a core);",
+            per_tx_us(used),
+            used as f64 / cpu_secs
+        );
+    }
+    line += &format!(" total {:.1} µs", per_tx_us(sum));
+    println!("{line}");
 }
