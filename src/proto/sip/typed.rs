@@ -46,18 +46,21 @@ pub enum Transport<'a> {
 impl<'a> Transport<'a> {
     /// Case-insensitive, as RFC 3261 §7.3.1 makes tokens in header values.
     pub fn parse(s: &'a str) -> Transport<'a> {
-        const KNOWN: [(&str, Transport<'static>); 7] = [
-            ("UDP", Transport::Udp),
-            ("TCP", Transport::Tcp),
-            ("TLS", Transport::Tls),
-            ("SCTP", Transport::Sctp),
-            ("TLS-SCTP", Transport::TlsSctp),
-            ("WS", Transport::Ws),
-            ("WSS", Transport::Wss),
-        ];
-        for (name, t) in KNOWN {
-            if s.eq_ignore_ascii_case(name) {
-                return t;
+        // Uppercased into a stack buffer and matched: looping over a table
+        // of variants copied the table on every Via parsed.
+        let mut buf = [0u8; 8];
+        if let Some(upper) = buf.get_mut(..s.len()) {
+            upper.copy_from_slice(s.as_bytes());
+            upper.make_ascii_uppercase();
+            match &*upper {
+                b"UDP" => return Transport::Udp,
+                b"TCP" => return Transport::Tcp,
+                b"TLS" => return Transport::Tls,
+                b"SCTP" => return Transport::Sctp,
+                b"TLS-SCTP" => return Transport::TlsSctp,
+                b"WS" => return Transport::Ws,
+                b"WSS" => return Transport::Wss,
+                _ => {}
             }
         }
         Transport::Other(Cow::Borrowed(s))
@@ -858,6 +861,30 @@ impl<'a> Headers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_names_case_insensitively() {
+        let known = [
+            ("udp", Transport::Udp),
+            ("Tcp", Transport::Tcp),
+            ("TLS", Transport::Tls),
+            ("sctp", Transport::Sctp),
+            ("tls-Sctp", Transport::TlsSctp),
+            ("ws", Transport::Ws),
+            ("wSs", Transport::Wss),
+        ];
+        for (text, want) in known {
+            assert_eq!(Transport::parse(text), want, "{text}");
+            assert_eq!(Transport::parse(text).as_str(), want.as_str());
+        }
+        for other in ["", "UD", "UDPX", "TLS-SCTPX", "TLS_SCTP", "ÜDP", "DTLS"] {
+            assert_eq!(
+                Transport::parse(other),
+                Transport::Other(Cow::Borrowed(other)),
+                "{other}"
+            );
+        }
+    }
 
     #[test]
     fn via_known_answers() {
