@@ -168,7 +168,10 @@ impl std::fmt::Display for SendError {
 /// Handle to the running transport; owned by the session-table thread.
 pub struct SipTransport {
     shared: Arc<Shared>,
-    udp: Vec<Arc<UdpSocket>>,
+    /// Each UDP socket with its bound address, read once at bind: a send
+    /// picks its socket by address, and asking the kernel each time
+    /// (`getsockname`) was a system call per message.
+    udp: Vec<(Arc<UdpSocket>, SocketAddr)>,
     /// Every listener with its bound address (ephemeral ports resolved).
     local: Vec<ListenSpec>,
 }
@@ -364,11 +367,12 @@ impl SipTransport {
                 Transport::Udp => {
                     let s = UdpSocket::bind(addr).map_err(|e| bind_error(kind, addr, e))?;
                     s.set_read_timeout(Some(POLL_INTERVAL))?;
+                    let bound = s.local_addr()?;
                     local.push(ListenSpec {
                         transport: kind,
-                        addr: s.local_addr()?,
+                        addr: bound,
                     });
-                    udp.push(Arc::new(s));
+                    udp.push((Arc::new(s), bound));
                 }
                 Transport::Tcp | Transport::Tls => {
                     if kind == Transport::Tls && cfg.tls_acceptor.is_none() {
@@ -398,10 +402,10 @@ impl SipTransport {
             idle_timeout: cfg.idle_timeout,
             tls_connector: cfg.tls_connector.clone(),
         });
-        for s in &udp {
-            let (sh, sock) = (shared.clone(), s.clone());
-            let name = format!("sip-udp-{}", s.local_addr()?.port());
-            shared.spawn(name, STACK_PLAIN, move || udp_reader(sh, sock))?;
+        for (s, bound) in &udp {
+            let (sh, sock, bound) = (shared.clone(), s.clone(), *bound);
+            let name = format!("sip-udp-{}", bound.port());
+            shared.spawn(name, STACK_PLAIN, move || udp_reader(sh, sock, bound))?;
         }
         for (kind, l) in tcp {
             let sh = shared.clone();
@@ -445,13 +449,12 @@ impl SipTransport {
     fn send_udp(&self, to: &SipPeer, bytes: &[u8]) -> Result<(), SendError> {
         let by_local = to
             .local
-            .and_then(|l| self.udp.iter().find(|s| s.local_addr().ok() == Some(l)));
-        let sock = by_local
+            .and_then(|l| self.udp.iter().find(|(_, bound)| *bound == l));
+        let (sock, _) = by_local
             .or_else(|| {
-                self.udp.iter().find(|s| {
-                    s.local_addr()
-                        .is_ok_and(|a| a.is_ipv4() == to.addr.is_ipv4())
-                })
+                self.udp
+                    .iter()
+                    .find(|(_, bound)| bound.is_ipv4() == to.addr.is_ipv4())
             })
             .ok_or(SendError::NoUdpSocket)?;
         sock.send_to(bytes, to.addr)
@@ -546,7 +549,7 @@ impl SipTransport {
             match kind {
                 Transport::Udp => {
                     // Wakes the reader now instead of at its next timeout.
-                    if let Some(s) = self.udp.iter().find(|s| s.local_addr().ok() == Some(addr)) {
+                    if let Some((s, _)) = self.udp.iter().find(|(_, bound)| *bound == addr) {
                         let _ = s.send_to(&[], wake_addr(addr));
                     }
                 }
@@ -598,8 +601,8 @@ fn bind_error(kind: Transport, addr: SocketAddr, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("cannot listen on sip {kind}:{addr}: {e}"))
 }
 
-fn udp_reader(sh: Arc<Shared>, sock: Arc<UdpSocket>) {
-    let local = sock.local_addr().ok();
+fn udp_reader(sh: Arc<Shared>, sock: Arc<UdpSocket>, bound: SocketAddr) {
+    let local = Some(bound);
     let mut buf = vec![0u8; MAX_DATAGRAM];
     while !sh.stopping() {
         let (n, src) = match sock.recv_from(&mut buf) {

@@ -12,7 +12,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::proto::lex::{is_token_str, load_word, split_unquoted, trim_lws};
+use crate::proto::lex::{find_byte, is_token_str, load_word, split_unquoted, trim_lws};
 
 macro_rules! header_names {
     ($( $(#[$doc:meta])* $var:ident => $name:literal, $compact:expr; )*) => {
@@ -470,6 +470,26 @@ impl Header<'_> {
 /// surrounding whitespace is trimmed. Other control characters stay (a
 /// quoted-pair may escape NUL, RFC 4475 `intmeth`). Borrows when nothing
 /// changes.
+/// The comma-separated items of one header value, with their offsets, as
+/// [`split_unquoted`] yields them. Most values hold no comma at all: those
+/// are one item, found by a word-at-a-time search instead of the byte-wise
+/// quote and bracket tracking (typed accessors split the same values
+/// several times per request).
+pub(crate) fn comma_items(value: &str) -> impl Iterator<Item = (usize, &str)> {
+    let split = find_byte(value.as_bytes(), b',').map(|_| split_unquoted(value, b','));
+    let whole = if split.is_none() {
+        Some((0, value))
+    } else {
+        None
+    };
+    whole.into_iter().chain(split.into_iter().flatten())
+}
+
+/// The first item of [`comma_items`].
+pub(crate) fn first_comma_item(value: &str) -> &str {
+    comma_items(value).next().map_or(value, |(_, item)| item)
+}
+
 pub(crate) fn clean_value<'a>(v: Cow<'a, str>) -> Cow<'a, str> {
     let bad = |c: char| matches!(c, '\r' | '\n');
     if !v.contains(bad) {
@@ -626,7 +646,7 @@ impl<'a> Headers<'a> {
         name: &'n HeaderName<'n>,
     ) -> impl Iterator<Item = (usize, &'s str)> + use<'s, 'n, 'a> {
         self.get_all(name).flat_map(|h| {
-            split_unquoted(&h.value, b',').map(move |(off, item)| {
+            comma_items(&h.value).map(move |(off, item)| {
                 let lead = item.len() - item.trim_start_matches([' ', '\t']).len();
                 (h.offset + off + lead, trim_lws(item))
             })
@@ -677,6 +697,27 @@ impl<'s, 'a> IntoIterator for &'s Headers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comma_items_split_as_split_unquoted_does() {
+        let values = [
+            "",
+            "SIP/2.0/UDP host;branch=z9hG4bK1",
+            "a, b,c",
+            ",",
+            "a,",
+            "\"x, y\" <sip:a@b>, <sip:c@d;p=1,2>",
+            "<sip:a@b>;q=\"0,5\"",
+            "\"unterminated, quote",
+            "<unterminated, angle",
+        ];
+        for v in values {
+            let fast: Vec<_> = comma_items(v).collect();
+            let slow: Vec<_> = split_unquoted(v, b',').collect();
+            assert_eq!(fast, slow, "{v:?}");
+            assert_eq!(first_comma_item(v), slow[0].1, "{v:?}");
+        }
+    }
 
     #[test]
     fn every_known_name_any_case() {

@@ -22,7 +22,7 @@ use std::fmt;
 
 use super::addr::NameAddr;
 use super::error::{SipError, SipErrorKind};
-use super::header::{HeaderName, Headers};
+use super::header::{HeaderName, Headers, first_comma_item};
 use super::message::Method;
 use crate::proto::lex::{
     Param, drop_empty_params, find_param, has_empty_param, is_token, is_token_str, is_wsp,
@@ -46,18 +46,21 @@ pub enum Transport<'a> {
 impl<'a> Transport<'a> {
     /// Case-insensitive, as RFC 3261 §7.3.1 makes tokens in header values.
     pub fn parse(s: &'a str) -> Transport<'a> {
-        const KNOWN: [(&str, Transport<'static>); 7] = [
-            ("UDP", Transport::Udp),
-            ("TCP", Transport::Tcp),
-            ("TLS", Transport::Tls),
-            ("SCTP", Transport::Sctp),
-            ("TLS-SCTP", Transport::TlsSctp),
-            ("WS", Transport::Ws),
-            ("WSS", Transport::Wss),
-        ];
-        for (name, t) in KNOWN {
-            if s.eq_ignore_ascii_case(name) {
-                return t;
+        // Uppercased into a stack buffer and matched: looping over a table
+        // of variants copied the table on every Via parsed.
+        let mut buf = [0u8; 8];
+        if let Some(upper) = buf.get_mut(..s.len()) {
+            upper.copy_from_slice(s.as_bytes());
+            upper.make_ascii_uppercase();
+            match &*upper {
+                b"UDP" => return Transport::Udp,
+                b"TCP" => return Transport::Tcp,
+                b"TLS" => return Transport::Tls,
+                b"SCTP" => return Transport::Sctp,
+                b"TLS-SCTP" => return Transport::TlsSctp,
+                b"WS" => return Transport::Ws,
+                b"WSS" => return Transport::Wss,
+                _ => {}
             }
         }
         Transport::Other(Cow::Borrowed(s))
@@ -596,33 +599,35 @@ impl<'a> Headers<'a> {
         let Some(idx) = self.list.iter().position(|h| h.name == HeaderName::Via) else {
             return false;
         };
-        let value = self.list[idx].value.clone();
-        let mut pieces = crate::proto::lex::split_unquoted(&value, b',');
-        let Some((_, first)) = pieces.next() else {
-            return false;
-        };
-        let Ok(mut via) = Via::parse(crate::proto::lex::trim_lws(first)) else {
-            return false;
-        };
-        let wants_rport = via.rport() == Some(None);
-        let host = via.host.trim_start_matches('[').trim_end_matches(']');
-        if host == ip && !wants_rport {
-            return false;
-        }
-        // Old values are replaced, not repeated.
-        let stale = |name: &str| {
-            name.eq_ignore_ascii_case("received")
-                || (wants_rport && name.eq_ignore_ascii_case("rport"))
-        };
-        via.params.retain(|p| !stale(&p.name));
-        via.params
-            .push(Param::new("received", Some(Cow::Owned(ip.to_owned()))));
-        if wants_rport {
+        // Read in place: most requests need no stamp (the sent-by is the
+        // source address and no rport is asked for), and copying the value
+        // first cost an allocation per request.
+        let stamped = {
+            let value: &str = &self.list[idx].value;
+            let first = first_comma_item(value);
+            let Ok(mut via) = Via::parse(crate::proto::lex::trim_lws(first)) else {
+                return false;
+            };
+            let wants_rport = via.rport() == Some(None);
+            let host = via.host.trim_start_matches('[').trim_end_matches(']');
+            if host == ip && !wants_rport {
+                return false;
+            }
+            // Old values are replaced, not repeated.
+            let stale = |name: &str| {
+                name.eq_ignore_ascii_case("received")
+                    || (wants_rport && name.eq_ignore_ascii_case("rport"))
+            };
+            via.params.retain(|p| !stale(&p.name));
             via.params
-                .push(Param::new("rport", Some(Cow::Owned(port.to_string()))));
-        }
-        let rest = value.get(first.len()..).unwrap_or_default();
-        let stamped = format!("{via}{rest}");
+                .push(Param::new("received", Some(Cow::Borrowed(ip))));
+            if wants_rport {
+                via.params
+                    .push(Param::new("rport", Some(Cow::Owned(port.to_string()))));
+            }
+            let rest = value.get(first.len()..).unwrap_or_default();
+            format!("{via}{rest}")
+        };
         self.list[idx].value = Cow::Owned(stamped);
         self.list[idx].offset = 0;
         true
@@ -856,6 +861,30 @@ impl<'a> Headers<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_names_case_insensitively() {
+        let known = [
+            ("udp", Transport::Udp),
+            ("Tcp", Transport::Tcp),
+            ("TLS", Transport::Tls),
+            ("sctp", Transport::Sctp),
+            ("tls-Sctp", Transport::TlsSctp),
+            ("ws", Transport::Ws),
+            ("wSs", Transport::Wss),
+        ];
+        for (text, want) in known {
+            assert_eq!(Transport::parse(text), want, "{text}");
+            assert_eq!(Transport::parse(text).as_str(), want.as_str());
+        }
+        for other in ["", "UD", "UDPX", "TLS-SCTPX", "TLS_SCTP", "ÜDP", "DTLS"] {
+            assert_eq!(
+                Transport::parse(other),
+                Transport::Other(Cow::Borrowed(other)),
+                "{other}"
+            );
+        }
+    }
 
     #[test]
     fn via_known_answers() {
