@@ -119,25 +119,22 @@ impl SessionTable {
     pub fn run(mut self, events: &Receiver<Event>) {
         loop {
             let now = Instant::now();
-            let deadline = [
-                self.ua.poll_timeout(),
-                self.stop_deadline,
-                self.idle.first().map(|(t, _)| *t),
-            ]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now + IDLE_WAKE);
+            let deadline = self.next_deadline().unwrap_or(now + IDLE_WAKE);
             select! {
                 recv(events) -> ev => match ev {
                     Ok(ev) => self.handle_event(ev, Instant::now()),
                     Err(_) => break,
                 },
-                default(deadline.saturating_duration_since(now)) => {
-                    self.handle_timeout(Instant::now());
-                }
+                default(deadline.saturating_duration_since(now)) => {}
             }
+            // Due timers run whether or not an event came first: under
+            // sustained traffic the inbox is never empty at the deadline,
+            // and retransmissions, timeouts and idle checks must not wait
+            // for a lull.
             let now = Instant::now();
+            if self.next_deadline().is_some_and(|d| d <= now) {
+                self.handle_timeout(now);
+            }
             self.handle_ua(now);
             self.refresh_gauges(now);
             if self.stopped(now) {
@@ -146,6 +143,19 @@ impl SessionTable {
         }
         self.msrp.shutdown();
         self.ua.shutdown();
+    }
+
+    /// The earliest time something is due: a SIP timer, the end of the
+    /// stop grace period, an idle check.
+    fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.ua.poll_timeout(),
+            self.stop_deadline,
+            self.idle.first().map(|(t, _)| *t),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn handle_event(&mut self, ev: Event, now: Instant) {

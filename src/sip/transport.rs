@@ -60,6 +60,12 @@ const MAX_DATAGRAM: usize = 65_535;
 const WRITE_QUEUE_DEPTH: usize = 1024;
 /// How often blocked reads look at the stop flag.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Receive and send buffers asked for on UDP sockets. A burst of requests
+/// (a proxy failing over to msrpgw, a bulk sender) must wait in the kernel
+/// rather than be dropped while the reader catches up; the default
+/// (`net.core.rmem_default`, often 208 KiB) holds about 170 datagrams. The
+/// kernel caps the value at `net.core.rmem_max` / `wmem_max`.
+const UDP_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 const TLS_MIN_WAIT: Duration = Duration::from_millis(1);
 const TLS_MAX_WAIT: Duration = Duration::from_millis(32);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -368,6 +374,7 @@ impl SipTransport {
                     let s = UdpSocket::bind(addr).map_err(|e| bind_error(kind, addr, e))?;
                     s.set_read_timeout(Some(POLL_INTERVAL))?;
                     let bound = s.local_addr()?;
+                    size_udp_buffers(&s, bound);
                     local.push(ListenSpec {
                         transport: kind,
                         addr: bound,
@@ -599,6 +606,24 @@ fn wake_addr(addr: SocketAddr) -> SocketAddr {
 
 fn bind_error(kind: Transport, addr: SocketAddr, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("cannot listen on sip {kind}:{addr}: {e}"))
+}
+
+/// Asks for [`UDP_BUFFER_BYTES`] of socket buffer and says what was
+/// granted when it is much less.
+fn size_udp_buffers(s: &UdpSocket, bound: SocketAddr) {
+    let sock = socket2::SockRef::from(s);
+    let _ = sock.set_recv_buffer_size(UDP_BUFFER_BYTES);
+    let _ = sock.set_send_buffer_size(UDP_BUFFER_BYTES);
+    if let Ok(got) = sock.recv_buffer_size() {
+        if got < UDP_BUFFER_BYTES / 2 {
+            info!(
+                "sip udp:{bound}: receive buffer is {} KiB (asked {} KiB); raise \
+                 net.core.rmem_max for bursts",
+                got / 1024,
+                UDP_BUFFER_BYTES / 1024
+            );
+        }
+    }
 }
 
 fn udp_reader(sh: Arc<Shared>, sock: Arc<UdpSocket>, bound: SocketAddr) {

@@ -37,7 +37,7 @@ pub(crate) fn config_with(gateway: &str, extra: &str) -> String {
         "[sip]\nlisten = [\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]\nt1_ms = 50\n\
          [msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\n\
          [gateway]\nshutdown_grace_secs = 3\n{gateway}\
-         [log]\nlevel = \"debug\"\n{extra}"
+         [log]\nlevel = \"info\"\n{extra}"
     )
 }
 

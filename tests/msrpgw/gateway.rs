@@ -45,7 +45,10 @@ impl Ua {
     pub(crate) fn next(&self, wait: Duration) -> Option<(SipMessage<'static>, SocketAddr)> {
         let deadline = Instant::now() + wait;
         let mut buf = vec![0u8; 65_536];
-        while Instant::now() < deadline {
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let _ = self
+                .s
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
             if let Ok((n, src)) = self.s.recv_from(&mut buf) {
                 let m = sip::parse_datagram(&buf[..n])
                     .expect("msrpgw sends parsable SIP")
