@@ -7,6 +7,7 @@ mod mutation;
 
 mod cpim;
 mod msrp;
+mod msrp_relay;
 mod msrp_stack;
 mod peers;
 mod sdp;
