@@ -321,11 +321,22 @@ impl Shared {
 
     /// Hands an event to the session table, waiting a little when its inbox
     /// is full (a session thread may wait; a reader never calls this).
+    /// While stopping, nobody may be reading: then it never waits.
     pub(crate) fn emit(&self, ev: crate::event::MsrpEvent) {
-        if let Err(SendTimeoutError::Timeout(e)) =
-            self.events.send_timeout(Event::Msrp(ev), HANDOFF_TIMEOUT)
-        {
-            warn!("msrp: event queue full, dropped {e:?}");
+        let r = if self.stopping() {
+            self.events
+                .try_send(Event::Msrp(ev))
+                .map_err(|e| e.into_inner())
+        } else {
+            match self.events.send_timeout(Event::Msrp(ev), HANDOFF_TIMEOUT) {
+                Err(SendTimeoutError::Timeout(e)) => Err(e),
+                _ => Ok(()),
+            }
+        };
+        if let Err(e) = r {
+            if !self.stopping() {
+                warn!("msrp: event queue full, dropped {e:?}");
+            }
         }
     }
 

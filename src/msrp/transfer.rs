@@ -597,8 +597,14 @@ impl Transfer {
                 let held = if self.cfg.hold_responses {
                     let id = self.next_held;
                     self.next_held += 1;
-                    let mut request = m.clone().into_owned();
-                    request.body = None;
+                    // The request without its body: enough to answer it.
+                    let request = Message {
+                        tid: std::borrow::Cow::Owned(m.tid.to_string()),
+                        kind: Kind::Request(Method::Send),
+                        headers: m.headers.clone().into_owned(),
+                        body: None,
+                        flag: m.flag,
+                    };
                     self.held.insert(id, Held { request, total });
                     Some(HeldId(id))
                 } else {

@@ -211,3 +211,129 @@ fn kamailio_relay_carries_small_and_chunked_messages_with_auth() {
     a.stack.shutdown();
     b.stack.shutdown();
 }
+
+/// A stand-in relay (no Kamailio needed): the challenge is answered with
+/// `uri` = the relay's URI and the right digest, and the reservation is
+/// refreshed on the same connection before it expires.
+#[test]
+fn relay_auth_answers_the_challenge_and_refreshes_before_expiry() {
+    use crate::msrp_stack::Raw;
+    use msrpgw::msrp::relay::digest_response;
+    use msrpgw::proto::msrp::Message;
+
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let relay_uri = format!("msrp://127.0.0.1:{port};tcp");
+    let mut cfg = MsrpStackConfig::new(tcp_listen());
+    cfg.relay = Some(Relay {
+        uri: MsrpUri::parse(&relay_uri).unwrap().into_owned(),
+        credentials: Some(Credentials {
+            username: "bob".into(),
+            password: "pw".into(),
+        }),
+    });
+    cfg.relay_expires = 300;
+    let mut a = Side::start(cfg);
+    let s = a.session(SessionOptions {
+        use_relay: true,
+        ..SessionOptions::default()
+    });
+    let (sock, _) = l.accept().unwrap();
+    let mut c = Raw::new(sock);
+    let answer = |req: &Message<'_>, status: &str, extra: &str| {
+        format!(
+            "MSRP {tid} {status}\r\nTo-Path: {to}\r\nFrom-Path: {relay_uri}\r\n{extra}-------{tid}$\r\n",
+            tid = req.tid,
+            to = req.headers.from_path[0],
+        )
+        .into_bytes()
+    };
+
+    let first = c.must();
+    assert_eq!(first.method().map(|m| m.as_str()), Some("AUTH"));
+    assert_eq!(first.headers.to_path[0].to_string(), relay_uri);
+    assert_eq!(first.headers.expires, Some(300));
+    assert!(first.headers.authorization.is_none());
+    c.send(&answer(
+        &first,
+        "401 Unauthorized",
+        "WWW-Authenticate: Digest realm=\"test\", nonce=\"n0nce\", qop=\"auth\"\r\n",
+    ));
+    let second = c.must();
+    let cred = second
+        .headers
+        .authorization
+        .as_ref()
+        .expect("Authorization");
+    assert_eq!(
+        cred.uri.as_deref(),
+        Some(relay_uri.as_str()),
+        "RFC 4976 §9.1 uri"
+    );
+    assert_eq!(cred.username, "bob");
+    let nc = cred.nc.unwrap();
+    let cnonce = cred.cnonce.as_deref().unwrap();
+    assert_eq!(
+        cred.response,
+        digest_response(
+            "bob",
+            "test",
+            "pw",
+            "AUTH",
+            &relay_uri,
+            "n0nce",
+            Some((nc, cnonce))
+        )
+    );
+    let use_path = format!("msrp://127.0.0.1:{port}/r1;tcp");
+    c.send(&answer(
+        &second,
+        "200 OK",
+        &format!("Use-Path: {use_path}\r\nExpires: 2\r\n"),
+    ));
+    let path = a.expect("PathReady", |e| match e {
+        MsrpEvent::PathReady { local_path, .. } => Some(local_path.clone()),
+        _ => None,
+    });
+    assert_eq!(path[0].to_string(), use_path);
+    assert_eq!(path.len(), 2);
+
+    // Expires 2 s: a new AUTH comes on the same connection before then.
+    let t = std::time::Instant::now();
+    let refresh = c.frame(Duration::from_secs(3)).expect("refresh AUTH");
+    assert_eq!(refresh.method().map(|m| m.as_str()), Some("AUTH"));
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    c.send(&answer(
+        &refresh,
+        "200 OK",
+        &format!("Use-Path: {use_path}\r\nExpires: 300\r\n"),
+    ));
+
+    // Messages from the relay's side reach the session over this connection.
+    let far = MsrpUri::parse("msrp://127.0.0.1:9/far;tcp")
+        .unwrap()
+        .into_owned();
+    a.stack
+        .start_session(s.key, remote(std::slice::from_ref(&far), Role::Passive))
+        .unwrap();
+    a.connected(s.key);
+    let me = &path[1];
+    c.send(
+        format!(
+            "MSRP x1 SEND\r\nTo-Path: {me}\r\nFrom-Path: {use_path} {far}\r\nMessage-ID: m1\r\nByte-Range: 1-2/2\r\nContent-Type: text/plain\r\n\r\nhi\r\n-------x1$\r\n"
+        )
+        .as_bytes(),
+    );
+    let (held, body, _) = a.received(s.key);
+    assert_eq!(body, b"hi");
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    let r = c.must();
+    assert_eq!(r.code(), Some(200));
+    assert_eq!(r.headers.to_path[0].to_string(), use_path, "one hop back");
+    // And ours go out with the relay first in To-Path.
+    a.stack.send(s.key, text(1, b"yo".to_vec())).unwrap();
+    let out = c.must();
+    let to: Vec<String> = out.headers.to_path.iter().map(|u| u.to_string()).collect();
+    assert_eq!(to, vec![use_path.clone(), far.to_string()]);
+    a.stack.shutdown();
+}
