@@ -44,6 +44,10 @@ pub const SEND_QUEUE_DEPTH: usize = 64;
 const FAILED_IDS: usize = 16;
 /// Sent messages remembered for matching REPORTs to their tags.
 const REPORT_MEMORY: usize = 1024;
+/// Received messages whose response may wait for the caller at once; more
+/// are refused (413: the receiver will not take it now, RFC 4975 §10.5)
+/// so a caller that stops answering cannot make the session grow.
+pub const MAX_HELD: usize = 1024;
 
 /// The caps and choices of one session.
 #[derive(Debug, Clone)]
@@ -582,6 +586,12 @@ impl Transfer {
                 return;
             }
         };
+        let completes = chunk.flag == crate::proto::msrp::Flag::End;
+        if completes && self.cfg.hold_responses && self.held.len() >= MAX_HELD {
+            self.reassembler.abandon(message_id);
+            self.fail_received(m, fr, 413, "Too many messages awaiting delivery", out);
+            return;
+        }
         match self.reassembler.push(chunk) {
             Ok(Progress::InProgress { .. }) => {
                 if self.reassembler.buffered_bytes() as u64 > self.cfg.max_session_bytes {
@@ -1032,6 +1042,38 @@ mod tests {
             }
         ));
         assert_eq!(a.next_deadline(), None);
+    }
+
+    #[test]
+    fn session_cap_and_held_cap_refuse_with_413() {
+        let now = Instant::now();
+        let (_, mut b) = pair(TransferConfig {
+            max_message_bytes: 1000,
+            max_session_bytes: 1500,
+            ..TransferConfig::default()
+        });
+        let chunk = |id: &str, tid: &str, body: &[u8], flag: char| {
+            format!(
+                "MSRP {tid} SEND\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\nMessage-ID: {id}\r\nByte-Range: 1-{}/*\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------{tid}{flag}\r\n",
+                body.len(),
+                String::from_utf8_lossy(body)
+            )
+            .into_bytes()
+        };
+        // Two partial messages of 900 octets each pass the session's 1500.
+        let r = frames(&deliver(&mut b, &chunk("m1", "t1", &[b'a'; 900], '+'), now));
+        assert_eq!(r[0].code(), Some(200));
+        let r = frames(&deliver(&mut b, &chunk("m2", "t2", &[b'b'; 900], '+'), now));
+        assert_eq!(r[0].code(), Some(413));
+        // Held messages are capped too.
+        for i in 0..MAX_HELD {
+            let tid = format!("h{i}");
+            let out = deliver(&mut b, &chunk(&format!("k{i}"), &tid, b"x", '$'), now);
+            assert!(out.is_empty(), "held, no response yet");
+        }
+        assert_eq!(b.held_count(), MAX_HELD);
+        let r = frames(&deliver(&mut b, &chunk("over", "tx", b"x", '$'), now));
+        assert_eq!(r[0].code(), Some(413));
     }
 
     #[test]
