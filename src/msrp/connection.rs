@@ -20,7 +20,9 @@
 //!   not compare equal to the session's (§6.1; session-id only with CEMA)
 //!   → 481; a session bound to another connection → 506; a session not
 //!   bound yet (passive, or not started) is bound to this connection by its
-//!   first request. One connection may carry many sessions (relays).
+//!   first request, when that request's From-Path ends with the peer's URI
+//!   from the SDP (RFC 4975 §5.4; else 481). One connection may carry many
+//!   sessions (relays).
 //!
 //! Must not: keep per-session protocol state (that is [`super::transfer`],
 //! run by the session thread in [`super::writer`]), or block the caller of
@@ -278,6 +280,10 @@ struct SessionEntry {
     /// Opening its own connection: never bound by an incoming one.
     connecting: bool,
     conn: Option<ConnId>,
+    /// The peer's own URI (last of its a=path), once started: the first
+    /// request on an incoming connection must come from it (RFC 4975
+    /// §5.4), or the connection is not bound.
+    expect_from: Option<MsrpUri<'static>>,
     commands: Sender<SessionCommand>,
     inputs: Sender<SessionInput>,
     overflow: Arc<AtomicBool>,
@@ -588,6 +594,7 @@ impl MsrpStack {
                     cema: false,
                     connecting: relay.is_some(),
                     conn: None,
+                    expect_from: None,
                     commands,
                     inputs,
                     overflow: overflow.clone(),
@@ -660,6 +667,7 @@ impl MsrpStack {
                 .ok_or(StackError::UnknownSession(key))?;
             e.cema = remote.cema;
             e.connecting |= remote.role == Role::Active;
+            e.expect_from = remote.path.last().cloned();
         }
         self.command(key, SessionCommand::Start(remote))
     }
@@ -1158,6 +1166,19 @@ impl ConnReader {
             None if e.connecting => return Route::Refuse(506),
             None if !m.is_request() => return Route::Drop,
             None => {
+                if let Some(want) = &e.expect_from {
+                    let from = m.headers.from_path.last();
+                    let ok = from.is_some_and(|f| {
+                        if e.cema {
+                            f.session_matches(want)
+                        } else {
+                            f.equivalent(want)
+                        }
+                    });
+                    if !ok {
+                        return Route::Refuse(481);
+                    }
+                }
                 let Some(conn) = reg.conns.get_mut(&self.id) else {
                     return Route::Drop;
                 };

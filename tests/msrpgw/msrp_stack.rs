@@ -399,6 +399,19 @@ fn binding_481_unknown_506_wrong_connection_and_shared_connections() {
     ));
     assert_eq!(code(&c1.must()), 481);
 
+    // A first request from someone else than the peer in the SDP: 481,
+    // and the session stays unbound.
+    c1.send(&send_frame(
+        "tx",
+        &me1,
+        "msrp://127.0.0.1:9/intruder;tcp",
+        "Message-ID: mx\r\nByte-Range: 1-1/1\r\n",
+        Some("text/plain"),
+        b"x",
+        '$',
+    ));
+    assert_eq!(code(&c1.must()), 481);
+
     // Two sessions bound by their first requests on one connection.
     for (tid, me) in [("t1", &me1), ("t2", &me2)] {
         c1.send(&send_frame(
