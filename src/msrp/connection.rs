@@ -73,6 +73,8 @@ const STACK_TLS: usize = 256 * 1024;
 /// The session thread: a Transfer, its buffers, TLS handshakes of
 /// outgoing connections.
 pub(crate) const STACK_SESSION: usize = 256 * 1024;
+/// Sessions a reader remembers as bound to its connection.
+const MAX_BOUND_CACHE: usize = 4096;
 /// RFC 4975 §6: the default MSRP port.
 const DEFAULT_PORT: u16 = 2855;
 
@@ -1196,6 +1198,11 @@ impl ConnReader {
                 }
                 debug!("msrp {} {}: bound session {}", self.peer, self.id, e.key);
             }
+        }
+        if self.bound.len() >= MAX_BOUND_CACHE {
+            // A long-lived relay connection sees many sessions come and go;
+            // the cache is only a shortcut past the registry, so start over.
+            self.bound.clear();
         }
         self.bound
             .insert(sid.to_owned(), (e.local.clone(), e.cema, e.inputs.clone()));

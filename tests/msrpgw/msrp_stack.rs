@@ -463,6 +463,57 @@ fn binding_481_unknown_506_wrong_connection_and_shared_connections() {
 }
 
 #[test]
+fn garbage_closes_only_its_own_connection() {
+    let mut a = Side::tcp();
+    let (s, me) = passive_session(&mut a, SessionOptions::default(), false);
+    let mut good = Raw::connect(a.addr());
+    good.send(&send_frame(
+        "g1",
+        &me,
+        RAW_PATH,
+        "Message-ID: m1\r\nByte-Range: 1-2/2\r\n",
+        Some("text/plain"),
+        b"ok",
+        '$',
+    ));
+    let (held, _, _) = a.received(s.key);
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    assert_eq!(code(&good.must()), 200);
+    for junk in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        &b"MSRP \x00\xff SEND\r\n\r\n"[..],
+        &[0xffu8; 70_000][..],
+    ] {
+        let mut bad = Raw::connect(a.addr());
+        bad.send(junk);
+        assert!(bad.frame(Duration::from_secs(2)).is_none());
+        // The stack closed it: reading gives end-of-stream.
+        let mut tmp = [0u8; 16];
+        bad.s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        match bad.s.read(&mut tmp) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            r => panic!("connection still open after junk: {r:?}"),
+        }
+    }
+    good.send(&send_frame(
+        "g2",
+        &me,
+        RAW_PATH,
+        "Message-ID: m2\r\nByte-Range: 1-2/2\r\n",
+        Some("text/plain"),
+        b"ok",
+        '$',
+    ));
+    let (held, _, _) = a.received(s.key);
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    assert_eq!(code(&good.must()), 200);
+    a.stack.shutdown();
+}
+
+#[test]
 fn cema_matches_by_session_id_only() {
     let mut a = Side::tcp();
     let (s, me) = passive_session(&mut a, SessionOptions::default(), true);
