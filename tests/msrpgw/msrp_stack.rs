@@ -514,6 +514,44 @@ fn garbage_closes_only_its_own_connection() {
 }
 
 #[test]
+fn a_chunk_over_the_frame_cap_gets_413_then_the_connection_closes() {
+    let mut cfg = MsrpStackConfig::new(tcp_listen());
+    cfg.max_message_bytes = 1000;
+    let mut a = Side::start(cfg);
+    let (s, me) = passive_session(&mut a, SessionOptions::default(), false);
+    let mut c = Raw::connect(a.addr());
+    c.send(&send_frame(
+        "h1",
+        &me,
+        RAW_PATH,
+        "Message-ID: m1\r\nByte-Range: 1-2000/2000\r\n",
+        Some("text/plain"),
+        &[b'x'; 2000],
+        '$',
+    ));
+    let r = c.must();
+    assert_eq!((code(&r), r.tid.as_ref()), (413, "h1"));
+    assert!(c.frame(Duration::from_secs(2)).is_none(), "closed");
+    // The refused request bound nothing: the session still waits for its
+    // peer, which can come on a new connection.
+    let mut c = Raw::connect(a.addr());
+    c.send(&send_frame(
+        "h2",
+        &me,
+        RAW_PATH,
+        "Message-ID: m2\r\nByte-Range: 1-2/2\r\n",
+        Some("text/plain"),
+        b"ok",
+        '$',
+    ));
+    let (held, body, _) = a.received(s.key);
+    assert_eq!(body, b"ok");
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    assert_eq!(code(&c.must()), 200);
+    a.stack.shutdown();
+}
+
+#[test]
 fn cema_matches_by_session_id_only() {
     let mut a = Side::tcp();
     let (s, me) = passive_session(&mut a, SessionOptions::default(), true);
