@@ -1076,6 +1076,75 @@ mod tests {
         assert_eq!(r[0].code(), Some(413));
     }
 
+    /// Random SENDs, REPORTs and responses (ranges, flags, report
+    /// headers, a few Message-IDs) never panic, and every SEND gets at most
+    /// one response.
+    #[test]
+    fn random_traffic_is_contained() {
+        let now = Instant::now();
+        let (_, mut b) = pair(TransferConfig {
+            max_message_bytes: 5000,
+            max_session_bytes: 8000,
+            chunk_size: 7,
+            ..TransferConfig::default()
+        });
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for i in 0..5000 {
+            let tid = format!("r{i}");
+            let start = rnd(3000) + u64::from(rnd(4) == 0);
+            let len = rnd(700) as usize;
+            let end = match rnd(3) {
+                0 => "*".to_owned(),
+                1 => (start + len as u64).to_string(),
+                _ => (start + rnd(900)).to_string(),
+            };
+            let total = match rnd(3) {
+                0 => "*".to_owned(),
+                _ => (start + rnd(4000)).to_string(),
+            };
+            let flag = ['+', '$', '#'][rnd(3) as usize];
+            let fr = ["", "Failure-Report: no\r\n", "Failure-Report: partial\r\n"][rnd(3) as usize];
+            let sr = ["", "Success-Report: yes\r\n"][rnd(2) as usize];
+            let raw = match rnd(10) {
+                0 => format!(
+                    "MSRP {tid} REPORT\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\nMessage-ID: m{}\r\nStatus: 000 200 OK\r\n-------{tid}$\r\n",
+                    rnd(5)
+                ),
+                1 => format!(
+                    "MSRP r{} 200 OK\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\n-------r{}$\r\n",
+                    rnd(i + 1),
+                    rnd(i + 1)
+                ),
+                _ => format!(
+                    "MSRP {tid} SEND\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\nMessage-ID: m{}\r\n{fr}{sr}Byte-Range: {start}-{end}/{total}\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------{tid}{flag}\r\n",
+                    rnd(5),
+                    "z".repeat(len)
+                ),
+            };
+            let Ok(m) = Message::parse(raw.as_bytes()) else {
+                continue;
+            };
+            let mut out = Vec::new();
+            b.on_message(&m, now, &mut out);
+            let responses = frames(&out).iter().filter(|r| r.code().is_some()).count();
+            assert!(responses <= 1, "{raw}");
+            while let Some(ev) = b.pop_event() {
+                if let TransferEvent::Received { held: Some(h), .. } = ev {
+                    let mut out = Vec::new();
+                    b.answer(h, [200, 403][rnd(2) as usize], None, &mut out)
+                        .unwrap();
+                }
+            }
+            assert!(b.reassembler.buffered_bytes() <= 8000 + 5000);
+        }
+    }
+
     #[test]
     fn accept_types_wildcards() {
         let t = vec!["text/plain".to_owned(), "message/*".to_owned()];
