@@ -470,6 +470,10 @@ impl Session {
         if self.started && !self.connected_reported {
             if let Some(c) = &self.conn {
                 self.connected_reported = true;
+                info!(
+                    "msrp {}: connected, peer {} ({})",
+                    self.ctx.key, c.peer, c.id
+                );
                 self.emit(MsrpEvent::Connected {
                     session: self.ctx.key,
                     peer: c.peer,

@@ -805,6 +805,67 @@ fn peer_resets_mid_message_while_we_send() {
 }
 
 #[test]
+fn sending_rules_on_the_wire() {
+    let mut cfg = MsrpStackConfig::new(tcp_listen());
+    cfg.chunk_size = 4096;
+    let mut a = Side::start(cfg);
+    let (l, path) = raw_passive_peer();
+    let s = a.session(SessionOptions::default());
+    a.stack
+        .start_session(s.key, remote(&path, Role::Active))
+        .unwrap();
+    let (sock, _) = l.accept().unwrap();
+    let mut c = Raw::new(sock);
+    let first = c.must();
+    assert!(first.body.is_none());
+    assert_eq!(first.headers.to_path, path);
+    assert_eq!(first.headers.byte_range.unwrap().to_string(), "1-0/0");
+    a.connected(s.key);
+
+    let body: Vec<u8> = (0..10_000u32).map(|i| (i % 200) as u8).collect();
+    let mut m = OutgoingMessage::new(1, "text/plain; charset=utf-8", body.clone());
+    m.success_report = true;
+    m.failure_report = FailureReport::Yes;
+    a.stack.send(s.key, m).unwrap();
+    let mut got = Vec::new();
+    let mut ids = Vec::new();
+    let mut tids = Vec::new();
+    loop {
+        let f = c.must();
+        let h = &f.headers;
+        let r = h.byte_range.expect("Byte-Range on every SEND");
+        assert_eq!(r.start, got.len() as u64 + 1);
+        assert_eq!(r.total, Some(10_000));
+        // Chunks over 2048 octets can be interrupted: range-end `*`
+        // (RFC 4975 §7.1.1); shorter ones give their end.
+        let n = f.body.as_deref().map_or(0, <[u8]>::len) as u64;
+        let want = (n <= 2048).then_some(r.start + n - 1);
+        assert_eq!(r.end, want, "{r}");
+        assert_eq!(
+            h.success_report,
+            Some(msrpgw::proto::msrp::SuccessReport::Yes)
+        );
+        assert_eq!(h.content_type.as_deref(), Some("text/plain; charset=utf-8"));
+        assert_eq!(h.to_path, path);
+        ids.push(h.message_id.clone().expect("Message-ID").to_string());
+        tids.push(f.tid.to_string());
+        got.extend_from_slice(f.body.as_deref().unwrap_or(&[]));
+        c.send(&Message::response_for(&f, 200, None).unwrap().to_bytes());
+        if f.flag == msrpgw::proto::msrp::Flag::End {
+            break;
+        }
+    }
+    assert_eq!(got, body);
+    assert_eq!(ids.len(), 3, "4096 + 4096 + 1808");
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one Message-ID");
+    tids.sort();
+    tids.dedup();
+    assert_eq!(tids.len(), 3, "a transaction id per chunk");
+    assert_eq!(a.outcome(s.key, 1), SendOutcome::Delivered);
+    a.stack.shutdown();
+}
+
+#[test]
 fn peer_413_interrupts_and_silence_gives_408() {
     let mut cfg = MsrpStackConfig::new(tcp_listen());
     cfg.transaction_timeout = Duration::from_secs(1);
