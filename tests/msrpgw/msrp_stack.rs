@@ -1066,3 +1066,104 @@ fn tls_sessions_carry_concurrent_traffic_both_ways() {
     a.stack.shutdown();
     b.stack.shutdown();
 }
+
+/// TLS records delivered three bytes at a time, slower than the owner
+/// thread's read timeout: a timeout in the middle of a record resumes, and
+/// the answer goes back on the same connection.
+#[test]
+fn tls_record_split_across_read_timeouts() {
+    let mut a = tls_side();
+    let s = a.session(SessionOptions {
+        tls: true,
+        ..SessionOptions::default()
+    });
+    let me = s.local_path.as_ref().unwrap()[0].to_string();
+    a.stack
+        .start_session(
+            s.key,
+            remote(
+                &[MsrpUri::parse(RAW_PATH).unwrap().into_owned()],
+                Role::Passive,
+            ),
+        )
+        .unwrap();
+    let gw = a.addr();
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let paddr = proxy.local_addr().unwrap();
+    let pump = std::thread::spawn(move || {
+        let (client, _) = proxy.accept().unwrap();
+        let upstream = TcpStream::connect(gw).unwrap();
+        let (mut cr, mut uw) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        let (mut ur, mut cw) = (upstream, client);
+        let back = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut ur, &mut cw);
+        });
+        let mut b = [0u8; 3];
+        cr.set_read_timeout(Some(WAIT)).unwrap();
+        while let Ok(n @ 1..) = cr.read(&mut b) {
+            if uw.write_all(&b[..n]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        let _ = uw.shutdown(std::net::Shutdown::Both);
+        let _ = back.join();
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = std::fs::read(dir.join("cert.pem")).unwrap();
+    let connector = native_tls::TlsConnector::builder()
+        .add_root_certificate(native_tls::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
+    let tcp = TcpStream::connect(paddr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut c = connector.connect("localhost", tcp).expect("handshake");
+    c.write_all(&send_frame(
+        "s1",
+        &me,
+        RAW_PATH,
+        "Message-ID: m1\r\nByte-Range: 1-13/13\r\n",
+        Some("text/plain"),
+        b"slow and safe",
+        '$',
+    ))
+    .unwrap();
+    let (held, body, _) = a.received(s.key);
+    assert_eq!(body, b"slow and safe");
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 1024];
+    while !buf.ends_with(b"-------s1$\r\n") {
+        let n = c.read(&mut tmp).expect("the 200");
+        assert!(n > 0, "closed before the 200");
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    assert!(
+        buf.starts_with(b"MSRP s1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    drop(c);
+    a.stack.shutdown();
+    let _ = pump.join();
+}
+
+#[test]
+fn shutdown_is_prompt_with_open_connections_and_sessions() {
+    let (mut a, mut b) = (Side::tcp(), Side::tcp());
+    let (sa, _) = pair(&mut a, &mut b, SessionOptions::default());
+    let t = tls_side();
+    let idle_tcp = TcpStream::connect(a.addr()).unwrap();
+    let idle_tls = TcpStream::connect(t.addr()).unwrap(); // no handshake
+    a.stack.send(sa.key, text(1, b"pending")).unwrap();
+    let started = Instant::now();
+    a.stack.shutdown();
+    t.stack.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop((idle_tcp, idle_tls));
+    b.stack.shutdown();
+}
