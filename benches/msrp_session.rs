@@ -8,6 +8,8 @@
 //! - large: one 10 MB message chunked at 2048 octets, from the first
 //!   chunk to the 200 for the last, reassembled and handed over.
 //!
+//! Each over TCP, then over TLS (msrps:, the test certificate).
+//!
 //! `cargo bench --bench msrp_session` (prints figures; no criterion: each
 //! run is seconds long and its rate is the figure).
 
@@ -23,12 +25,33 @@ use msrpgw::msrp::{
     SendOutcome, SessionOptions,
 };
 
-fn stack(max_message_bytes: u64) -> (MsrpStack, Receiver<Event>) {
+/// Messages in flight at once: below the receiver's cap on messages held
+/// for the session table (`transfer::MAX_HELD`), which refuses more with 413.
+const WINDOW: u64 = 1000;
+
+fn stack(max_message_bytes: u64, tls: bool) -> (MsrpStack, Receiver<Event>) {
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!());
     let mut cfg = MsrpStackConfig::new(vec![ListenSpec {
-        transport: Transport::Tcp,
+        transport: if tls { Transport::Tls } else { Transport::Tcp },
         addr,
     }]);
+    if tls {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+        cfg.tls_acceptor = Some(
+            msrpgw::sip::transport::load_acceptor(&msrpgw::config::TlsConfig {
+                certificate: dir.join("cert.pem"),
+                private_key: dir.join("key.pem"),
+            })
+            .expect("test identity"),
+        );
+        let cert = std::fs::read(dir.join("cert.pem")).expect("cert");
+        cfg.tls_connector = Some(
+            native_tls::TlsConnector::builder()
+                .add_root_certificate(native_tls::Certificate::from_pem(&cert).expect("pem"))
+                .build()
+                .expect("connector"),
+        );
+    }
     cfg.max_message_bytes = max_message_bytes;
     cfg.max_session_bytes = max_message_bytes * 2;
     cfg.session_queue_depth = 16 * 1024;
@@ -45,11 +68,12 @@ struct Pair {
 
 /// Session a (active) → b (passive); b's events are drained by a thread
 /// that answers held messages 200 at once.
-fn pair(hold: bool, max: u64) -> Pair {
-    let (a, a_events) = stack(max);
-    let (b, b_events) = stack(max);
+fn pair(hold: bool, max: u64, tls: bool) -> Pair {
+    let (a, a_events) = stack(max, tls);
+    let (b, b_events) = stack(max, tls);
     let opts = SessionOptions {
         hold_responses: hold,
+        tls,
         ..SessionOptions::default()
     };
     let sa = a.create_session(opts).expect("session");
@@ -110,8 +134,8 @@ fn finish(p: Pair) {
 }
 
 /// `n` SENDs of `body`, at most `window` unanswered at once.
-fn small(hold: bool, n: u64, window: u64) -> f64 {
-    let p = pair(hold, 1 << 20);
+fn small(hold: bool, tls: bool, n: u64, window: u64) -> f64 {
+    let p = pair(hold, 1 << 20, tls);
     let body = b"Hello, this is a short instant message.".to_vec();
     let started = Instant::now();
     let (mut sent, mut done) = (0u64, 0u64);
@@ -135,8 +159,8 @@ fn small(hold: bool, n: u64, window: u64) -> f64 {
     rate
 }
 
-fn large(len: usize) -> f64 {
-    let p = pair(true, 16 << 20);
+fn large(len: usize, tls: bool) -> f64 {
+    let p = pair(true, 16 << 20, tls);
     let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
     let started = Instant::now();
     p.a.send(
@@ -163,19 +187,23 @@ fn main() {
     // `cargo test --benches` runs this too: keep that run short.
     let quick = std::env::args().any(|a| a == "--test");
     let (n, rounds) = if quick { (2_000, 1) } else { (200_000, 3) };
-    for (label, hold) in [
-        ("small SENDs, answered at once", false),
-        ("small SENDs, held and answered by the table", true),
-    ] {
-        let best = (0..rounds)
-            .map(|_| small(hold, n, 4096))
-            .fold(0.0, f64::max);
-        println!("msrp_session {label}: {best:.0} messages/s ({n} per run, best of {rounds})");
-    }
     let len = if quick { 1 << 20 } else { 10 * 1000 * 1000 };
-    let best = (0..rounds).map(|_| large(len)).fold(0.0, f64::max);
-    println!(
-        "msrp_session one {} MB message in 2048-octet chunks: {best:.0} MB/s (best of {rounds})",
-        len / 1_000_000
-    );
+    for (tls, proto) in [(false, "tcp"), (true, "tls")] {
+        for (label, hold) in [
+            ("small SENDs, answered at once", false),
+            ("small SENDs, held and answered by the table", true),
+        ] {
+            let best = (0..rounds)
+                .map(|_| small(hold, tls, n, WINDOW))
+                .fold(0.0, f64::max);
+            println!(
+                "msrp_session {proto} {label}: {best:.0} messages/s ({n} per run, best of {rounds})"
+            );
+        }
+        let best = (0..rounds).map(|_| large(len, tls)).fold(0.0, f64::max);
+        println!(
+            "msrp_session {proto} one {} MB message in 2048-octet chunks: {best:.0} MB/s (best of {rounds})",
+            len / 1_000_000
+        );
+    }
 }
