@@ -57,8 +57,9 @@ use crate::proto::msrp::{FrameErrorKind, FrameLimits, Framer, Message, Method, M
 /// socket buffers, what may be in flight before a session notices its
 /// peer is not reading.
 const WRITE_QUEUE_DEPTH: usize = 32;
-/// Received messages queued per session.
-const INPUT_QUEUE_DEPTH: usize = 1024;
+/// Received messages queued per session (slots of a few words: a bounded
+/// channel allocates them all when it is made).
+const INPUT_QUEUE_DEPTH: usize = 256;
 /// How long a reader waits for a session to take a message.
 pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -1108,7 +1109,7 @@ impl ConnReader {
             }
             Route::Drop => return,
         };
-        match tx.send_timeout(SessionInput::Frame(m), HANDOFF_TIMEOUT) {
+        match tx.send_timeout(SessionInput::Frame(Box::new(m)), HANDOFF_TIMEOUT) {
             Ok(()) => {}
             Err(SendTimeoutError::Timeout(_)) => {
                 warn!(
