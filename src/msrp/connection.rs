@@ -20,7 +20,9 @@
 //!   not compare equal to the session's (§6.1; session-id only with CEMA)
 //!   → 481; a session bound to another connection → 506; a session not
 //!   bound yet (passive, or not started) is bound to this connection by its
-//!   first request. One connection may carry many sessions (relays).
+//!   first request, when that request's From-Path ends with the peer's URI
+//!   from the SDP (RFC 4975 §5.4; else 481). One connection may carry many
+//!   sessions (relays).
 //!
 //! Must not: keep per-session protocol state (that is [`super::transfer`],
 //! run by the session thread in [`super::writer`]), or block the caller of
@@ -55,8 +57,9 @@ use crate::proto::msrp::{FrameErrorKind, FrameLimits, Framer, Message, Method, M
 /// socket buffers, what may be in flight before a session notices its
 /// peer is not reading.
 const WRITE_QUEUE_DEPTH: usize = 32;
-/// Received messages queued per session.
-const INPUT_QUEUE_DEPTH: usize = 1024;
+/// Received messages queued per session (slots of a few words: a bounded
+/// channel allocates them all when it is made).
+const INPUT_QUEUE_DEPTH: usize = 256;
 /// How long a reader waits for a session to take a message.
 pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -71,6 +74,8 @@ const STACK_TLS: usize = 256 * 1024;
 /// The session thread: a Transfer, its buffers, TLS handshakes of
 /// outgoing connections.
 pub(crate) const STACK_SESSION: usize = 256 * 1024;
+/// Sessions a reader remembers as bound to its connection.
+const MAX_BOUND_CACHE: usize = 4096;
 /// RFC 4975 §6: the default MSRP port.
 const DEFAULT_PORT: u16 = 2855;
 
@@ -278,6 +283,10 @@ struct SessionEntry {
     /// Opening its own connection: never bound by an incoming one.
     connecting: bool,
     conn: Option<ConnId>,
+    /// The peer's own URI (last of its a=path), once started: the first
+    /// request on an incoming connection must come from it (RFC 4975
+    /// §5.4), or the connection is not bound.
+    expect_from: Option<MsrpUri<'static>>,
     commands: Sender<SessionCommand>,
     inputs: Sender<SessionInput>,
     overflow: Arc<AtomicBool>,
@@ -321,11 +330,22 @@ impl Shared {
 
     /// Hands an event to the session table, waiting a little when its inbox
     /// is full (a session thread may wait; a reader never calls this).
+    /// While stopping, nobody may be reading: then it never waits.
     pub(crate) fn emit(&self, ev: crate::event::MsrpEvent) {
-        if let Err(SendTimeoutError::Timeout(e)) =
-            self.events.send_timeout(Event::Msrp(ev), HANDOFF_TIMEOUT)
-        {
-            warn!("msrp: event queue full, dropped {e:?}");
+        let r = if self.stopping() {
+            self.events
+                .try_send(Event::Msrp(ev))
+                .map_err(|e| e.into_inner())
+        } else {
+            match self.events.send_timeout(Event::Msrp(ev), HANDOFF_TIMEOUT) {
+                Err(SendTimeoutError::Timeout(e)) => Err(e),
+                _ => Ok(()),
+            }
+        };
+        if let Err(e) = r {
+            if !self.stopping() {
+                warn!("msrp: event queue full, dropped {e:?}");
+            }
         }
     }
 
@@ -577,6 +597,7 @@ impl MsrpStack {
                     cema: false,
                     connecting: relay.is_some(),
                     conn: None,
+                    expect_from: None,
                     commands,
                     inputs,
                     overflow: overflow.clone(),
@@ -649,6 +670,7 @@ impl MsrpStack {
                 .ok_or(StackError::UnknownSession(key))?;
             e.cema = remote.cema;
             e.connecting |= remote.role == Role::Active;
+            e.expect_from = remote.path.last().cloned();
         }
         self.command(key, SessionCommand::Start(remote))
     }
@@ -1087,7 +1109,7 @@ impl ConnReader {
             }
             Route::Drop => return,
         };
-        match tx.send_timeout(SessionInput::Frame(m), HANDOFF_TIMEOUT) {
+        match tx.send_timeout(SessionInput::Frame(Box::new(m)), HANDOFF_TIMEOUT) {
             Ok(()) => {}
             Err(SendTimeoutError::Timeout(_)) => {
                 warn!(
@@ -1147,6 +1169,19 @@ impl ConnReader {
             None if e.connecting => return Route::Refuse(506),
             None if !m.is_request() => return Route::Drop,
             None => {
+                if let Some(want) = &e.expect_from {
+                    let from = m.headers.from_path.last();
+                    let ok = from.is_some_and(|f| {
+                        if e.cema {
+                            f.session_matches(want)
+                        } else {
+                            f.equivalent(want)
+                        }
+                    });
+                    if !ok {
+                        return Route::Refuse(481);
+                    }
+                }
                 let Some(conn) = reg.conns.get_mut(&self.id) else {
                     return Route::Drop;
                 };
@@ -1164,6 +1199,11 @@ impl ConnReader {
                 }
                 debug!("msrp {} {}: bound session {}", self.peer, self.id, e.key);
             }
+        }
+        if self.bound.len() >= MAX_BOUND_CACHE {
+            // A long-lived relay connection sees many sessions come and go;
+            // the cache is only a shortcut past the registry, so start over.
+            self.bound.clear();
         }
         self.bound
             .insert(sid.to_owned(), (e.local.clone(), e.cema, e.inputs.clone()));

@@ -65,8 +65,9 @@ pub struct RelayAuth {
     next: u64,
     /// The transaction id of the AUTH in flight.
     tid: String,
-    /// Digest nonce count per nonce (RFC 2617 `nc`).
+    /// Digest nonce count (RFC 2617 `nc`): requests sent with `nonce`.
     nc: u32,
+    nonce: String,
     challenges: u32,
 }
 
@@ -89,6 +90,7 @@ impl RelayAuth {
             next: 1,
             tid: String::new(),
             nc: 0,
+            nonce: String::new(),
             challenges: 0,
         }
     }
@@ -198,6 +200,10 @@ impl RelayAuth {
         cred: &Credentials,
         cnonce: &str,
     ) -> DigestCredentials<'static> {
+        if self.nonce != ch.nonce {
+            self.nonce = ch.nonce.to_string();
+            self.nc = 0;
+        }
         self.nc += 1;
         let uri = self.relay.to_string();
         let qop = ch.qop_options().any(|q| q.eq_ignore_ascii_case("auth"));

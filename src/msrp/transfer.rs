@@ -44,6 +44,10 @@ pub const SEND_QUEUE_DEPTH: usize = 64;
 const FAILED_IDS: usize = 16;
 /// Sent messages remembered for matching REPORTs to their tags.
 const REPORT_MEMORY: usize = 1024;
+/// Received messages whose response may wait for the caller at once; more
+/// are refused (413: the receiver will not take it now, RFC 4975 §10.5)
+/// so a caller that stops answering cannot make the session grow.
+pub const MAX_HELD: usize = 1024;
 
 /// The caps and choices of one session.
 #[derive(Debug, Clone)]
@@ -582,6 +586,12 @@ impl Transfer {
                 return;
             }
         };
+        let completes = chunk.flag == crate::proto::msrp::Flag::End;
+        if completes && self.cfg.hold_responses && self.held.len() >= MAX_HELD {
+            self.reassembler.abandon(message_id);
+            self.fail_received(m, fr, 413, "Too many messages awaiting delivery", out);
+            return;
+        }
         match self.reassembler.push(chunk) {
             Ok(Progress::InProgress { .. }) => {
                 if self.reassembler.buffered_bytes() as u64 > self.cfg.max_session_bytes {
@@ -597,8 +607,14 @@ impl Transfer {
                 let held = if self.cfg.hold_responses {
                     let id = self.next_held;
                     self.next_held += 1;
-                    let mut request = m.clone().into_owned();
-                    request.body = None;
+                    // The request without its body: enough to answer it.
+                    let request = Message {
+                        tid: std::borrow::Cow::Owned(m.tid.to_string()),
+                        kind: Kind::Request(Method::Send),
+                        headers: m.headers.clone().into_owned(),
+                        body: None,
+                        flag: m.flag,
+                    };
                     self.held.insert(id, Held { request, total });
                     Some(HeldId(id))
                 } else {
@@ -1026,6 +1042,107 @@ mod tests {
             }
         ));
         assert_eq!(a.next_deadline(), None);
+    }
+
+    #[test]
+    fn session_cap_and_held_cap_refuse_with_413() {
+        let now = Instant::now();
+        let (_, mut b) = pair(TransferConfig {
+            max_message_bytes: 1000,
+            max_session_bytes: 1500,
+            ..TransferConfig::default()
+        });
+        let chunk = |id: &str, tid: &str, body: &[u8], flag: char| {
+            format!(
+                "MSRP {tid} SEND\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\nMessage-ID: {id}\r\nByte-Range: 1-{}/*\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------{tid}{flag}\r\n",
+                body.len(),
+                String::from_utf8_lossy(body)
+            )
+            .into_bytes()
+        };
+        // Two partial messages of 900 octets each pass the session's 1500.
+        let r = frames(&deliver(&mut b, &chunk("m1", "t1", &[b'a'; 900], '+'), now));
+        assert_eq!(r[0].code(), Some(200));
+        let r = frames(&deliver(&mut b, &chunk("m2", "t2", &[b'b'; 900], '+'), now));
+        assert_eq!(r[0].code(), Some(413));
+        // Held messages are capped too.
+        for i in 0..MAX_HELD {
+            let tid = format!("h{i}");
+            let out = deliver(&mut b, &chunk(&format!("k{i}"), &tid, b"x", '$'), now);
+            assert!(out.is_empty(), "held, no response yet");
+        }
+        assert_eq!(b.held_count(), MAX_HELD);
+        let r = frames(&deliver(&mut b, &chunk("over", "tx", b"x", '$'), now));
+        assert_eq!(r[0].code(), Some(413));
+    }
+
+    /// Random SENDs, REPORTs and responses (ranges, flags, report
+    /// headers, a few Message-IDs) never panic, and every SEND gets at most
+    /// one response.
+    #[test]
+    fn random_traffic_is_contained() {
+        let now = Instant::now();
+        let (_, mut b) = pair(TransferConfig {
+            max_message_bytes: 5000,
+            max_session_bytes: 8000,
+            chunk_size: 7,
+            ..TransferConfig::default()
+        });
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut rnd = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for i in 0..5000 {
+            let tid = format!("r{i}");
+            let start = rnd(3000) + u64::from(rnd(4) == 0);
+            let len = rnd(700) as usize;
+            let end = match rnd(3) {
+                0 => "*".to_owned(),
+                1 => (start + len as u64).to_string(),
+                _ => (start + rnd(900)).to_string(),
+            };
+            let total = match rnd(3) {
+                0 => "*".to_owned(),
+                _ => (start + rnd(4000)).to_string(),
+            };
+            let flag = ['+', '$', '#'][rnd(3) as usize];
+            let fr = ["", "Failure-Report: no\r\n", "Failure-Report: partial\r\n"][rnd(3) as usize];
+            let sr = ["", "Success-Report: yes\r\n"][rnd(2) as usize];
+            let raw = match rnd(10) {
+                0 => format!(
+                    "MSRP {tid} REPORT\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\nMessage-ID: m{}\r\nStatus: 000 200 OK\r\n-------{tid}$\r\n",
+                    rnd(5)
+                ),
+                1 => format!(
+                    "MSRP r{} 200 OK\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\n-------r{}$\r\n",
+                    rnd(i + 1),
+                    rnd(i + 1)
+                ),
+                _ => format!(
+                    "MSRP {tid} SEND\r\nTo-Path: msrp://127.0.0.1:2000/bbbb;tcp\r\nFrom-Path: msrp://127.0.0.1:1000/aaaa;tcp\r\nMessage-ID: m{}\r\n{fr}{sr}Byte-Range: {start}-{end}/{total}\r\nContent-Type: text/plain\r\n\r\n{}\r\n-------{tid}{flag}\r\n",
+                    rnd(5),
+                    "z".repeat(len)
+                ),
+            };
+            let Ok(m) = Message::parse(raw.as_bytes()) else {
+                continue;
+            };
+            let mut out = Vec::new();
+            b.on_message(&m, now, &mut out);
+            let responses = frames(&out).iter().filter(|r| r.code().is_some()).count();
+            assert!(responses <= 1, "{raw}");
+            while let Some(ev) = b.pop_event() {
+                if let TransferEvent::Received { held: Some(h), .. } = ev {
+                    let mut out = Vec::new();
+                    b.answer(h, [200, 403][rnd(2) as usize], None, &mut out)
+                        .unwrap();
+                }
+            }
+            assert!(b.reassembler.buffered_bytes() <= 8000 + 5000);
+        }
     }
 
     #[test]

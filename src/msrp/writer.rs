@@ -54,11 +54,11 @@ pub(crate) enum SessionCommand {
 }
 
 /// What the connection side tells a session.
-// Frames are nearly all the traffic and move once through the channel;
-// boxing them to shrink the rare variants would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
 pub(crate) enum SessionInput {
-    Frame(Message<'static>),
+    /// Boxed: a bounded channel allocates all its slots up front, and a
+    /// slot the size of a message would make 10,000 idle sessions cost
+    /// gigabytes.
+    Frame(Box<Message<'static>>),
     /// An incoming connection was bound to the session by its first
     /// request (queued before that request).
     Bound(ConnLink),
@@ -470,6 +470,10 @@ impl Session {
         if self.started && !self.connected_reported {
             if let Some(c) = &self.conn {
                 self.connected_reported = true;
+                info!(
+                    "msrp {}: connected, peer {} ({})",
+                    self.ctx.key, c.peer, c.id
+                );
                 self.emit(MsrpEvent::Connected {
                     session: self.ctx.key,
                     peer: c.peer,

@@ -9,6 +9,7 @@ mod cpim;
 mod daemon;
 mod gateway;
 mod msrp;
+mod msrp_relay;
 mod msrp_stack;
 mod peers;
 mod sdp;

@@ -420,6 +420,19 @@ fn binding_481_unknown_506_wrong_connection_and_shared_connections() {
     ));
     assert_eq!(code(&c1.must()), 481);
 
+    // A first request from someone else than the peer in the SDP: 481,
+    // and the session stays unbound.
+    c1.send(&send_frame(
+        "tx",
+        &me1,
+        "msrp://127.0.0.1:9/intruder;tcp",
+        "Message-ID: mx\r\nByte-Range: 1-1/1\r\n",
+        Some("text/plain"),
+        b"x",
+        '$',
+    ));
+    assert_eq!(code(&c1.must()), 481);
+
     // Two sessions bound by their first requests on one connection.
     for (tid, me) in [("t1", &me1), ("t2", &me2)] {
         c1.send(&send_frame(
@@ -467,6 +480,95 @@ fn binding_481_unknown_506_wrong_connection_and_shared_connections() {
         '$',
     ));
     assert_eq!(code(&c1.must()), 481);
+    a.stack.shutdown();
+}
+
+#[test]
+fn garbage_closes_only_its_own_connection() {
+    let mut a = Side::tcp();
+    let (s, me) = passive_session(&mut a, SessionOptions::default(), false);
+    let mut good = Raw::connect(a.addr());
+    good.send(&send_frame(
+        "g1",
+        &me,
+        RAW_PATH,
+        "Message-ID: m1\r\nByte-Range: 1-2/2\r\n",
+        Some("text/plain"),
+        b"ok",
+        '$',
+    ));
+    let (held, _, _) = a.received(s.key);
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    assert_eq!(code(&good.must()), 200);
+    for junk in [
+        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        &b"MSRP \x00\xff SEND\r\n\r\n"[..],
+        &[0xffu8; 70_000][..],
+    ] {
+        let mut bad = Raw::connect(a.addr());
+        bad.send(junk);
+        assert!(bad.frame(Duration::from_secs(2)).is_none());
+        // The stack closed it: reading gives end-of-stream.
+        let mut tmp = [0u8; 16];
+        bad.s
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        match bad.s.read(&mut tmp) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            r => panic!("connection still open after junk: {r:?}"),
+        }
+    }
+    good.send(&send_frame(
+        "g2",
+        &me,
+        RAW_PATH,
+        "Message-ID: m2\r\nByte-Range: 1-2/2\r\n",
+        Some("text/plain"),
+        b"ok",
+        '$',
+    ));
+    let (held, _, _) = a.received(s.key);
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    assert_eq!(code(&good.must()), 200);
+    a.stack.shutdown();
+}
+
+#[test]
+fn a_chunk_over_the_frame_cap_gets_413_then_the_connection_closes() {
+    let mut cfg = MsrpStackConfig::new(tcp_listen());
+    cfg.max_message_bytes = 1000;
+    let mut a = Side::start(cfg);
+    let (s, me) = passive_session(&mut a, SessionOptions::default(), false);
+    let mut c = Raw::connect(a.addr());
+    c.send(&send_frame(
+        "h1",
+        &me,
+        RAW_PATH,
+        "Message-ID: m1\r\nByte-Range: 1-2000/2000\r\n",
+        Some("text/plain"),
+        &[b'x'; 2000],
+        '$',
+    ));
+    let r = c.must();
+    assert_eq!((code(&r), r.tid.as_ref()), (413, "h1"));
+    assert!(c.frame(Duration::from_secs(2)).is_none(), "closed");
+    // The refused request bound nothing: the session still waits for its
+    // peer, which can come on a new connection.
+    let mut c = Raw::connect(a.addr());
+    c.send(&send_frame(
+        "h2",
+        &me,
+        RAW_PATH,
+        "Message-ID: m2\r\nByte-Range: 1-2/2\r\n",
+        Some("text/plain"),
+        b"ok",
+        '$',
+    ));
+    let (held, body, _) = a.received(s.key);
+    assert_eq!(body, b"ok");
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    assert_eq!(code(&c.must()), 200);
     a.stack.shutdown();
 }
 
@@ -724,6 +826,67 @@ fn peer_resets_mid_message_while_we_send() {
 }
 
 #[test]
+fn sending_rules_on_the_wire() {
+    let mut cfg = MsrpStackConfig::new(tcp_listen());
+    cfg.chunk_size = 4096;
+    let mut a = Side::start(cfg);
+    let (l, path) = raw_passive_peer();
+    let s = a.session(SessionOptions::default());
+    a.stack
+        .start_session(s.key, remote(&path, Role::Active))
+        .unwrap();
+    let (sock, _) = l.accept().unwrap();
+    let mut c = Raw::new(sock);
+    let first = c.must();
+    assert!(first.body.is_none());
+    assert_eq!(first.headers.to_path, path);
+    assert_eq!(first.headers.byte_range.unwrap().to_string(), "1-0/0");
+    a.connected(s.key);
+
+    let body: Vec<u8> = (0..10_000u32).map(|i| (i % 200) as u8).collect();
+    let mut m = OutgoingMessage::new(1, "text/plain; charset=utf-8", body.clone());
+    m.success_report = true;
+    m.failure_report = FailureReport::Yes;
+    a.stack.send(s.key, m).unwrap();
+    let mut got = Vec::new();
+    let mut ids = Vec::new();
+    let mut tids = Vec::new();
+    loop {
+        let f = c.must();
+        let h = &f.headers;
+        let r = h.byte_range.expect("Byte-Range on every SEND");
+        assert_eq!(r.start, got.len() as u64 + 1);
+        assert_eq!(r.total, Some(10_000));
+        // Chunks over 2048 octets can be interrupted: range-end `*`
+        // (RFC 4975 §7.1.1); shorter ones give their end.
+        let n = f.body.as_deref().map_or(0, <[u8]>::len) as u64;
+        let want = (n <= 2048).then_some(r.start + n - 1);
+        assert_eq!(r.end, want, "{r}");
+        assert_eq!(
+            h.success_report,
+            Some(msrpgw::proto::msrp::SuccessReport::Yes)
+        );
+        assert_eq!(h.content_type.as_deref(), Some("text/plain; charset=utf-8"));
+        assert_eq!(h.to_path, path);
+        ids.push(h.message_id.clone().expect("Message-ID").to_string());
+        tids.push(f.tid.to_string());
+        got.extend_from_slice(f.body.as_deref().unwrap_or(&[]));
+        c.send(&Message::response_for(&f, 200, None).unwrap().to_bytes());
+        if f.flag == msrpgw::proto::msrp::Flag::End {
+            break;
+        }
+    }
+    assert_eq!(got, body);
+    assert_eq!(ids.len(), 3, "4096 + 4096 + 1808");
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "one Message-ID");
+    tids.sort();
+    tids.dedup();
+    assert_eq!(tids.len(), 3, "a transaction id per chunk");
+    assert_eq!(a.outcome(s.key, 1), SendOutcome::Delivered);
+    a.stack.shutdown();
+}
+
+#[test]
 fn peer_413_interrupts_and_silence_gives_408() {
     let mut cfg = MsrpStackConfig::new(tcp_listen());
     cfg.transaction_timeout = Duration::from_secs(1);
@@ -922,5 +1085,106 @@ fn tls_sessions_carry_concurrent_traffic_both_ways() {
         assert_eq!(b.outcome(sb.key, i), SendOutcome::Delivered);
     }
     a.stack.shutdown();
+    b.stack.shutdown();
+}
+
+/// TLS records delivered three bytes at a time, slower than the owner
+/// thread's read timeout: a timeout in the middle of a record resumes, and
+/// the answer goes back on the same connection.
+#[test]
+fn tls_record_split_across_read_timeouts() {
+    let mut a = tls_side();
+    let s = a.session(SessionOptions {
+        tls: true,
+        ..SessionOptions::default()
+    });
+    let me = s.local_path.as_ref().unwrap()[0].to_string();
+    a.stack
+        .start_session(
+            s.key,
+            remote(
+                &[MsrpUri::parse(RAW_PATH).unwrap().into_owned()],
+                Role::Passive,
+            ),
+        )
+        .unwrap();
+    let gw = a.addr();
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let paddr = proxy.local_addr().unwrap();
+    let pump = std::thread::spawn(move || {
+        let (client, _) = proxy.accept().unwrap();
+        let upstream = TcpStream::connect(gw).unwrap();
+        let (mut cr, mut uw) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+        let (mut ur, mut cw) = (upstream, client);
+        let back = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut ur, &mut cw);
+        });
+        let mut b = [0u8; 3];
+        cr.set_read_timeout(Some(WAIT)).unwrap();
+        while let Ok(n @ 1..) = cr.read(&mut b) {
+            if uw.write_all(&b[..n]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        let _ = uw.shutdown(std::net::Shutdown::Both);
+        let _ = back.join();
+    });
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = std::fs::read(dir.join("cert.pem")).unwrap();
+    let connector = native_tls::TlsConnector::builder()
+        .add_root_certificate(native_tls::Certificate::from_pem(&cert).unwrap())
+        .build()
+        .unwrap();
+    let tcp = TcpStream::connect(paddr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut c = connector.connect("localhost", tcp).expect("handshake");
+    c.write_all(&send_frame(
+        "s1",
+        &me,
+        RAW_PATH,
+        "Message-ID: m1\r\nByte-Range: 1-13/13\r\n",
+        Some("text/plain"),
+        b"slow and safe",
+        '$',
+    ))
+    .unwrap();
+    let (held, body, _) = a.received(s.key);
+    assert_eq!(body, b"slow and safe");
+    a.stack.answer(s.key, held.unwrap(), 200, None).unwrap();
+    let mut buf = Vec::new();
+    let mut tmp = [0u8; 1024];
+    while !buf.ends_with(b"-------s1$\r\n") {
+        let n = c.read(&mut tmp).expect("the 200");
+        assert!(n > 0, "closed before the 200");
+        buf.extend_from_slice(&tmp[..n]);
+    }
+    assert!(
+        buf.starts_with(b"MSRP s1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    drop(c);
+    a.stack.shutdown();
+    let _ = pump.join();
+}
+
+#[test]
+fn shutdown_is_prompt_with_open_connections_and_sessions() {
+    let (mut a, mut b) = (Side::tcp(), Side::tcp());
+    let (sa, _) = pair(&mut a, &mut b, SessionOptions::default());
+    let t = tls_side();
+    let idle_tcp = TcpStream::connect(a.addr()).unwrap();
+    let idle_tls = TcpStream::connect(t.addr()).unwrap(); // no handshake
+    a.stack.send(sa.key, text(1, b"pending")).unwrap();
+    let started = Instant::now();
+    a.stack.shutdown();
+    t.stack.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    drop((idle_tcp, idle_tls));
     b.stack.shutdown();
 }
