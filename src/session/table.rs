@@ -78,6 +78,9 @@ pub struct SessionTable {
     /// Idle checks due, (when, session); a session's real deadline may
     /// have moved later since (checked when the entry comes up).
     idle: BTreeSet<(Instant, SessionId)>,
+    /// Deadlines of messages waiting for a success REPORT, (when,
+    /// session, tag); entries already answered are skipped.
+    pub(super) report_timers: BTreeSet<(Instant, SessionId, u64)>,
     next_session: SessionId,
     pub(super) next_tag: u64,
     /// Set once stopping: when the grace period ends.
@@ -107,6 +110,7 @@ impl SessionTable {
             by_invite: HashMap::new(),
             deliveries: HashMap::new(),
             idle: BTreeSet::new(),
+            report_timers: BTreeSet::new(),
             next_session: 1,
             next_tag: 1,
             stop_deadline: None,
@@ -152,6 +156,7 @@ impl SessionTable {
             self.ua.poll_timeout(),
             self.stop_deadline,
             self.idle.first().map(|(t, _)| *t),
+            self.report_timers.first().map(|(t, _, _)| *t),
         ]
         .into_iter()
         .flatten()
@@ -175,6 +180,13 @@ impl SessionTable {
             }
             self.idle.remove(&(due, id));
             self.idle_check(id, now);
+        }
+        while let Some(&(due, sid, tag)) = self.report_timers.first() {
+            if due > now {
+                break;
+            }
+            self.report_timers.remove(&(due, sid, tag));
+            self.report_timeout(sid, tag, now);
         }
     }
 
@@ -248,9 +260,7 @@ impl SessionTable {
             MsrpEvent::SendOutcome { tag, outcome, .. } => {
                 self.send_outcome(sid, tag, outcome, now);
             }
-            MsrpEvent::Report { tag, status, .. } => {
-                debug!("msrp session {sid}: REPORT {status} for message {tag:?}");
-            }
+            MsrpEvent::Report { tag, status, .. } => self.report(sid, tag, status, now),
             MsrpEvent::Closed { reason, .. } => self.msrp_closed(sid, reason, now),
         }
     }
@@ -411,7 +421,13 @@ impl SessionTable {
         if let Some(inv) = s.invite.take() {
             self.by_invite.remove(&inv);
         }
-        for (_, m) in s.sending.drain() {
+        let unanswered: Vec<PagerMessage> = s
+            .sending
+            .drain()
+            .chain(s.confirming.drain())
+            .map(|(_, m)| m)
+            .collect();
+        for m in unanswered {
             self.answer_pager(m, 480, "Temporarily Unavailable (session ended)", now);
         }
         let why = s.end_reason.unwrap_or(EndMetric::Error);
