@@ -81,6 +81,8 @@ pub struct SessionTable {
     /// Deadlines of messages waiting for a success REPORT, (when,
     /// session, tag); entries already answered are skipped.
     pub(super) report_timers: BTreeSet<(Instant, SessionId, u64)>,
+    /// When each session being set up gives up, (when, session).
+    setup_timers: BTreeSet<(Instant, SessionId)>,
     next_session: SessionId,
     pub(super) next_tag: u64,
     /// Set once stopping: when the grace period ends.
@@ -111,6 +113,7 @@ impl SessionTable {
             deliveries: HashMap::new(),
             idle: BTreeSet::new(),
             report_timers: BTreeSet::new(),
+            setup_timers: BTreeSet::new(),
             next_session: 1,
             next_tag: 1,
             stop_deadline: None,
@@ -157,6 +160,7 @@ impl SessionTable {
             self.stop_deadline,
             self.idle.first().map(|(t, _)| *t),
             self.report_timers.first().map(|(t, _, _)| *t),
+            self.setup_timers.first().map(|(t, _)| *t),
         ]
         .into_iter()
         .flatten()
@@ -180,6 +184,13 @@ impl SessionTable {
             }
             self.idle.remove(&(due, id));
             self.idle_check(id, now);
+        }
+        while let Some(&(due, sid)) = self.setup_timers.first() {
+            if due > now {
+                break;
+            }
+            self.setup_timers.remove(&(due, sid));
+            self.setup_timeout(sid, now);
         }
         while let Some(&(due, sid, tag)) = self.report_timers.first() {
             if due > now {
@@ -274,6 +285,10 @@ impl SessionTable {
         self.by_msrp.insert(s.msrp, id);
         self.by_key.insert(s.key.clone(), id);
         self.metrics.session_created(s.origin);
+        // Setup is bounded like an MSRP transaction: a pager sender waits
+        // no longer for its answer than for a SEND's.
+        self.setup_timers
+            .insert((s.created + self.config.msrp.transaction_timeout, id));
         info!(
             "session {id} {}: created ({}, Call-ID {})",
             s.key,
@@ -282,6 +297,33 @@ impl SessionTable {
         );
         self.sessions.insert(id, s);
         id
+    }
+
+    /// Session `id` is still not active when its setup time is over: its
+    /// MESSAGEs get 408, its INVITE is cancelled, it ends.
+    fn setup_timeout(&mut self, id: SessionId, now: Instant) {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if !matches!(
+            s.state,
+            State::AwaitingPath | State::Inviting | State::Connecting
+        ) {
+            return;
+        }
+        warn!(
+            "session {id} {} (Call-ID {}): not set up within {} s ({}); ending it",
+            s.key,
+            s.call_id,
+            self.config.msrp.transaction_timeout.as_secs(),
+            s.state.as_str()
+        );
+        if let Some(rid) = s.invite.take() {
+            self.by_invite.remove(&rid);
+            self.ua.cancel(rid, now);
+        }
+        self.fail_waiting(id, 408, "Request Timeout (session setup)", now);
+        self.close_session(id, EndMetric::SetupFailed, now);
     }
 
     /// Whether a new session may be created (`[gateway] max_sessions`).

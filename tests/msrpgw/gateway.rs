@@ -850,3 +850,31 @@ fn metrics_count_messages_and_sessions() {
     assert_eq!(rows[0]["state"], "active");
     assert_eq!(rows[0]["messages_to_session"], 1);
 }
+
+/// A session user that rings and never answers: the pager sender gets 408
+/// once the setup time (the MSRP transaction timeout) is over, and the
+/// INVITE is cancelled.
+#[test]
+fn session_setup_that_never_completes_gets_408_and_cancel() {
+    let text = config("").replace(
+        "[msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\n",
+        "[msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\ntransaction_timeout_secs = 1\n",
+    );
+    let d = Daemon::start(&text);
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let bob = SessionUser::new();
+    let started = Instant::now();
+    alice.message(gw, "alice", &bob.uri("bob"), "anyone?");
+    let (invite, src) = bob.sip.request(Method::Invite);
+    let mut ringing = SipResponse::for_request(&invite, 180, "Ringing").into_owned();
+    ringing.set_to_tag("ring");
+    bob.sip.s.send_to(&ringing.to_bytes(), src).expect("send");
+    let r = alice.response();
+    assert_eq!(r.status, 408);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let (cancel, src) = bob.sip.request(Method::Cancel);
+    assert_eq!(cancel.headers.call_id().ok(), invite.headers.call_id().ok());
+    bob.sip.answer(&cancel, src, 200, "ring", None);
+    bob.sip.answer(&invite, src, 487, "ring", None);
+}
