@@ -41,3 +41,4 @@ pub mod resolver;
 pub mod session;
 pub mod sip;
 pub mod status;
+pub mod threads;
