@@ -217,6 +217,28 @@ fn received(
     })
 }
 
+/// Alice's first MESSAGE to `user` at bob's: the session is set up, the
+/// message delivered and answered 200. Returns bob's session and the
+/// INVITE.
+fn first_message(
+    gw: SocketAddr,
+    alice: &mut Ua,
+    bob: &mut SessionUser,
+    user: &str,
+    body: &str,
+) -> (NewSession, SipRequest<'static>) {
+    alice.message(gw, "alice", &bob.uri(user), body);
+    let (ours, invite) = bob.accept_invite("text/plain");
+    let (held, got, _) = received(&mut bob.msrp, ours.key);
+    assert_eq!(got, body.as_bytes());
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    (ours, invite)
+}
+
 /// Pager → session and back: the first MESSAGE sets up the session with
 /// an INVITE (From A, To B, our Contact), its 200 waits for the MSRP 200
 /// (I1), the next reuses the session, the session user's SEND becomes a
@@ -552,14 +574,7 @@ fn idle_sessions_end_with_bye() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "x");
-    let (ours, invite) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    let (ours, invite) = first_message(gw, &mut alice, &mut bob, "bob", "x");
     let started = Instant::now();
     let (bye, src) = bob.sip.request(Method::Bye);
     assert!(
@@ -579,14 +594,7 @@ fn session_limit_gives_503_with_retry_after() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "first");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    first_message(gw, &mut alice, &mut bob, "bob", "first");
     alice.message(gw, "alice", &bob.uri("other"), "second pair");
     let r = alice.response();
     assert_eq!(r.status, 503);
@@ -601,27 +609,13 @@ fn msrp_loss_and_sigterm_send_bye() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "x");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    let (ours, _) = first_message(gw, &mut alice, &mut bob, "bob", "x");
     // Close bob's MSRP side: the gateway notices and sends BYE.
     bob.msrp.stack.close(ours.key).expect("close");
     let (bye, src) = bob.sip.request(Method::Bye);
     bob.sip.answer(&bye, src, 200, "bob1", None);
 
-    alice.message(gw, "alice", &bob.uri("bob2"), "y");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    first_message(gw, &mut alice, &mut bob, "bob2", "y");
     d.signal("TERM");
     let (bye, src) = bob.sip.request(Method::Bye);
     bob.sip.answer(&bye, src, 200, "bob1", None);
@@ -825,14 +819,7 @@ fn metrics_count_messages_and_sessions() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "count me");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    let (ours, _) = first_message(gw, &mut alice, &mut bob, "bob", "count me");
     let (code, text) = crate::daemon::http(d.status_addr(), b"GET /metrics HTTP/1.1\r\n\r\n");
     assert_eq!(code, 200);
     for line in [
