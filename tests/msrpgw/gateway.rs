@@ -819,7 +819,7 @@ fn metrics_count_messages_and_sessions() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    let (ours, _) = first_message(gw, &mut alice, &mut bob, "bob", "count me");
+    first_message(gw, &mut alice, &mut bob, "bob", "count me");
     let (code, text) = crate::daemon::http(d.status_addr(), b"GET /metrics HTTP/1.1\r\n\r\n");
     assert_eq!(code, 200);
     for line in [
