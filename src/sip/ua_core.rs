@@ -322,6 +322,7 @@ impl UaCore {
             let contact = self.stack.contact(None, from.kind);
             response.push_header(HeaderName::Contact, format!("<{contact}>"));
         }
+        crate::sip::dialog::copy_record_route(invite, &mut response);
         let dialog = Dialog::uas(invite, &response).map_err(UaError::Dialog)?;
         let id = dialog.id.clone();
         let entry = DialogEntry {

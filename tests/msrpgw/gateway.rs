@@ -15,7 +15,7 @@ use msrpgw::proto::sip::{self, HeaderName, Method, SipMessage, SipRequest, SipRe
 use crate::daemon::{Daemon, config, config_with};
 use crate::msrp_stack::{Side, remote, tcp_listen};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// A SIP user agent on a UDP socket.
 pub(crate) struct Ua {
@@ -112,6 +112,12 @@ impl Ua {
     ) {
         let mut r = SipResponse::for_request(req, status, "Answer").into_owned();
         r.set_to_tag(tag);
+        // RFC 3261 §12.1.1: a proxy's Record-Route comes back in the answer.
+        if (200..300).contains(&status) {
+            for rr in req.headers.get_all(&HeaderName::RecordRoute) {
+                r.push_header(HeaderName::RecordRoute, rr.value.to_string());
+            }
+        }
         r.push_header(HeaderName::Contact, format!("<sip:peer@{}>", self.addr));
         if let Some(b) = sdp {
             r.set_body("application/sdp", b.to_vec());
@@ -143,26 +149,56 @@ impl Ua {
 }
 
 /// The session user: SIP on a UDP socket, MSRP on msrpgw's stack.
-struct SessionUser {
-    sip: Ua,
-    msrp: Side,
+pub(crate) struct SessionUser {
+    pub(crate) sip: Ua,
+    pub(crate) msrp: Side,
+    /// Reserve each session at the stack's relay first (RFC 4976).
+    pub(crate) use_relay: bool,
 }
 
 impl SessionUser {
-    fn new() -> SessionUser {
+    pub(crate) fn new() -> SessionUser {
+        SessionUser::with_msrp(MsrpStackConfig::new(tcp_listen()))
+    }
+
+    /// A session user whose MSRP stack is configured by `cfg`; with a
+    /// relay there, every session is reserved at it.
+    pub(crate) fn with_msrp(cfg: MsrpStackConfig) -> SessionUser {
+        let use_relay = cfg.relay.is_some();
         SessionUser {
             sip: Ua::new(),
-            msrp: Side::start(MsrpStackConfig::new(tcp_listen())),
+            msrp: Side::start(cfg),
+            use_relay,
         }
     }
 
-    fn uri(&self, user: &str) -> String {
+    pub(crate) fn uri(&self, user: &str) -> String {
         format!("sip:{user}@{}", self.sip.addr)
+    }
+
+    /// A new MSRP session and its a=path (the relay's Use-Path first when
+    /// reserved at a relay).
+    pub(crate) fn new_session(&mut self) -> (NewSession, Vec<MsrpUri<'static>>) {
+        let ours = self.msrp.session(SessionOptions {
+            use_relay: self.use_relay,
+            ..SessionOptions::default()
+        });
+        let path = match ours.local_path.clone() {
+            Some(p) => p,
+            None => self.msrp.expect("PathReady", |e| match e {
+                MsrpEvent::PathReady {
+                    session,
+                    local_path,
+                } if *session == ours.key => Some(local_path.clone()),
+                _ => None,
+            }),
+        };
+        (ours, path)
     }
 
     /// Receives msrpgw's INVITE and accepts it with a passive MSRP
     /// endpoint accepting `types`; returns our session and the INVITE.
-    fn accept_invite(&mut self, types: &str) -> (NewSession, SipRequest<'static>) {
+    pub(crate) fn accept_invite(&mut self, types: &str) -> (NewSession, SipRequest<'static>) {
         let (invite, src) = self.sip.request(Method::Invite);
         let offer = SessionDescription::parse(&invite.body).expect("SDP offer");
         let media = offer.validate_msrp().expect("an MSRP offer");
@@ -176,15 +212,12 @@ impl SessionUser {
             .iter()
             .map(|p| MsrpUri::parse(p).expect("path").into_owned())
             .collect();
-        let ours = self.msrp.session(SessionOptions::default());
+        let (ours, path) = self.new_session();
         self.msrp
             .stack
             .start_session(ours.key, remote(&gw_path, Role::Passive))
             .expect("start");
-        let path = ours.local_path.clone().expect("path")[0].to_string();
-        let port = ours.local_path.as_ref().expect("path")[0]
-            .port
-            .expect("port");
+        let (path, port) = sdp_path(&path);
         let answer = format!(
             "v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
              m=message {port} TCP/MSRP *\r\na=accept-types:{types}\r\na=path:{path}\r\n\
@@ -199,7 +232,15 @@ impl SessionUser {
     }
 }
 
-fn received(
+/// The a=path value of `path` and the port for the m= line (our own
+/// URI's, which comes last).
+fn sdp_path(path: &[MsrpUri<'_>]) -> (String, u16) {
+    let text: Vec<String> = path.iter().map(|u| u.to_string()).collect();
+    let port = path.last().and_then(|u| u.port).expect("port");
+    (text.join(" "), port)
+}
+
+pub(crate) fn received(
     side: &mut Side,
     key: msrpgw::event::MsrpSessionKey,
 ) -> (msrpgw::event::HeldId, Vec<u8>, Option<String>) {
@@ -337,18 +378,15 @@ impl SessionUser {
     /// Sends an INVITE with an MSRP offer (active side, accepting `types`)
     /// for `to_uri` to the gateway; returns our session, the INVITE's
     /// Call-ID and the gateway's 200.
-    fn invite(
+    pub(crate) fn invite(
         &mut self,
         gw: SocketAddr,
         to_uri: &str,
         types: &str,
         extra_headers: &str,
     ) -> (NewSession, String, SipResponse<'static>) {
-        let ours = self.msrp.session(SessionOptions::default());
-        let path = ours.local_path.clone().expect("path")[0].to_string();
-        let port = ours.local_path.as_ref().expect("path")[0]
-            .port
-            .expect("port");
+        let (ours, path) = self.new_session();
+        let (path, port) = sdp_path(&path);
         let offer = format!(
             "v=0\r\no=carol 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
              m=message {port} TCP/MSRP *\r\na=accept-types:{types}\r\na=path:{path}\r\n\
@@ -369,7 +407,10 @@ impl SessionUser {
     }
 
     /// ACKs the gateway's 200 and connects MSRP as the answer says.
-    fn ack_and_connect(
+    /// `gw` is where the ACK goes: the gateway, or the proxy that
+    /// Record-Routed the dialog. The ACK follows the route set (RFC 3261
+    /// §12.2.1.1: the 2xx's Record-Route reversed, Request-URI = Contact).
+    pub(crate) fn ack_and_connect(
         &mut self,
         gw: SocketAddr,
         ours: &NewSession,
@@ -378,10 +419,25 @@ impl SessionUser {
     ) {
         let me = self.sip.addr;
         let to = ok.headers.get(&HeaderName::To).expect("To");
+        let routes: Vec<String> = ok
+            .headers
+            .record_route()
+            .expect("Record-Route parses")
+            .iter()
+            .rev()
+            .map(|r| format!("Route: {r}\r\n"))
+            .collect();
+        let target = match ok.headers.contact() {
+            Ok(sip::Contact::List(l)) if !routes.is_empty() && !l.is_empty() => {
+                l[0].uri.to_string()
+            }
+            _ => format!("sip:gw@{gw}"),
+        };
         let ack = format!(
-            "ACK sip:gw@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{call_id}\r\n\
+            "ACK {target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{call_id}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:carol@{me}>;tag=carol1\r\nTo: {to}\r\n\
-             Call-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+             Call-ID: {call_id}\r\nCSeq: 1 ACK\r\n{}Content-Length: 0\r\n\r\n",
+            routes.concat()
         );
         self.sip.s.send_to(ack.as_bytes(), gw).expect("send");
         let answer = SessionDescription::parse(&ok.body).expect("SDP answer");
