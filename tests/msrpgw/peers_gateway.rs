@@ -9,7 +9,7 @@
 //! unless MSRPGW_REQUIRE_PEERS=1, which turns that into a failure.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use msrpgw::config::{Credentials, Relay};
 use msrpgw::event::{MsrpEvent, MsrpSessionKey, SendOutcome};
@@ -443,9 +443,6 @@ fn kamailio_relay_carries_the_msrp_leg_both_ways() {
 /// I1 through a relay: the pager's 200 waits for the far end's word (its
 /// success REPORT), not for the relay's hop-by-hop 200.
 #[test]
-#[ignore = "msrpgw answers the MESSAGE on the relay's hop-by-hop 200 \
-            (src/session/to_session.rs send_outcome takes SendOutcome::Delivered; \
-            the success REPORT it asked for is only logged)"]
 fn kamailio_relay_pager_200_waits_for_the_far_end() {
     if !kamailio() {
         return;
@@ -465,4 +462,40 @@ fn kamailio_relay_pager_200_waits_for_the_far_end() {
         .answer(ours.key, held, 200, None)
         .expect("answer");
     assert_eq!(alice.response().status, 200);
+}
+
+/// Through Kamailio's relay a refusal does not come back (the relay drops
+/// the far end's error response and no failure REPORT follows): the pager
+/// sender gets 408 when the wait for the success REPORT ends, never 200.
+#[test]
+fn kamailio_relay_refusal_ends_in_408_not_200() {
+    if !kamailio() {
+        return;
+    }
+    let (_relay_peer, relay_uri) = relay("gw:s3cret");
+    let d = Daemon::start(&gateway_config(
+        EPHEMERAL_SIP,
+        &format!(
+            "relay = \"{relay_uri}\"\nrelay_username = \"gw\"\nrelay_password = \"s3cret\"\n\
+             transaction_timeout_secs = 2\n"
+        ),
+        "",
+    ));
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = relay_session_user(&relay_uri, "gw", "s3cret");
+    alice.message(gw, "alice", &bob.uri("bob"), "refuse me");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, _, _) = received_with_report(&mut bob, ours.key);
+    let refused = Instant::now();
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 415, None)
+        .expect("answer");
+    let r = alice.response();
+    assert_eq!(
+        r.status, 408,
+        "a refusal the relay swallowed is not a delivery"
+    );
+    assert!(refused.elapsed() >= Duration::from_millis(1500));
 }
