@@ -8,9 +8,9 @@
 //! deadline, one `handle_event`, then everything the UA core has for the
 //! session layer.
 //!
-//! The two flows live beside it: [`super::to_session`] (a pager MESSAGE
+//! The two flows live beside it: `to_session.rs` (a pager MESSAGE
 //! becomes a SEND, creating the session with an INVITE when needed) and
-//! [`super::to_pager`] (an INVITE with an MSRP offer is answered; each
+//! `to_pager.rs` (an INVITE with an MSRP offer is answered; each
 //! message received becomes a MESSAGE). This file holds what both share:
 //! lookup, teardown, timers, stop, status.
 //!
