@@ -687,9 +687,15 @@ fn chunked_20_kb_both_ways() {
     use std::io::{Read, Write};
     let d = Daemon::start(&config(""));
     let gw = d.sip_addr("udp");
-    let mut alice = Ua::new();
-    // Alice takes TCP on the same port as her UDP socket.
-    let alice_tcp = std::net::TcpListener::bind(alice.addr).expect("bind tcp");
+    // Alice takes TCP on the same port as her UDP socket; that TCP port may
+    // be taken by some other connection, so try a few sockets.
+    let (mut alice, alice_tcp) = (0..50)
+        .find_map(|_| {
+            let ua = Ua::new();
+            let tcp = std::net::TcpListener::bind(ua.addr).ok()?;
+            Some((ua, tcp))
+        })
+        .expect("a port free for both UDP and TCP");
     let mut bob = SessionUser::new();
     let big: String = (0..20_480)
         .map(|i| char::from(b'a' + (i % 26) as u8))
