@@ -13,7 +13,8 @@ seed_dirs() {
     case "$1" in
         sip_*) echo "$seeds/sip/torture $seeds/sip/message" ;;
         msrp_*) echo "$seeds/msrp" ;;
-        sdp) echo "$seeds/sdp" ;;
+        sdp | session_media) echo "$seeds/sdp" ;;
+        session_content) echo "$seeds/msrp/cpim" ;;
         cpim | imdn) echo "$seeds/msrp/cpim" ;;
         *) echo "" ;;
     esac
