@@ -36,6 +36,7 @@ pub mod ids;
 pub mod logging;
 pub mod metrics;
 pub mod msrp;
+pub mod notify;
 pub mod proto;
 pub mod resolver;
 pub mod session;

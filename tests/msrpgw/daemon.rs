@@ -43,6 +43,12 @@ pub(crate) fn config_with(gateway: &str, extra: &str) -> String {
 
 impl Daemon {
     pub(crate) fn start(config_text: &str) -> Daemon {
+        Daemon::start_with_env(config_text, &[])
+    }
+
+    /// As [`Daemon::start`], with `env` set in the process's environment
+    /// (after RUST_LOG, JOURNAL_STREAM and NOTIFY_SOCKET are removed).
+    pub(crate) fn start_with_env(config_text: &str, env: &[(&str, &str)]) -> Daemon {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("msrpgw-daemon-{}-{n}", std::process::id()));
@@ -55,6 +61,7 @@ impl Daemon {
             .env_remove("RUST_LOG")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

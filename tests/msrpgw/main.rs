@@ -17,3 +17,4 @@ mod sip;
 mod sip_dialog;
 mod sip_stack;
 mod sip_transport;
+mod systemd;
