@@ -8,6 +8,7 @@ mod mutation;
 mod cpim;
 mod daemon;
 mod gateway;
+mod man;
 mod msrp;
 mod msrp_relay;
 mod msrp_stack;
