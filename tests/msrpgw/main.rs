@@ -4,6 +4,7 @@
 mod config;
 mod corpus;
 mod mutation;
+mod package;
 
 mod cpim;
 mod daemon;
