@@ -257,3 +257,51 @@ fn daemon_page_mapping_tables_match_the_code() {
         300,
     );
 }
+
+/// The Kamailio excerpt of EXAMPLES is real Kamailio configuration:
+/// wrapped in a minimal request_route, `kamailio -c` accepts it.
+#[test]
+fn daemon_page_kamailio_example_parses() {
+    let Some(mpath) = [
+        "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+        "/usr/lib/kamailio/modules",
+    ]
+    .into_iter()
+    .find(|d| Path::new(d).join("tm.so").exists()) else {
+        assert!(
+            std::env::var("MSRPGW_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "Kamailio is required (MSRPGW_REQUIRE_PEERS=1) but not installed"
+        );
+        eprintln!("NOTICE: Kamailio not installed; skipping (tests/peers/install.sh)");
+        return;
+    };
+    let man = read("man/msrpgw.8");
+    let start = man
+        .find("# kamailio.cfg")
+        .expect("a kamailio.cfg excerpt in EXAMPLES");
+    let len = man[start..].find("\n.Ed").expect("end of the excerpt");
+    let excerpt = &man[start..start + len];
+    assert!(!excerpt.contains('\\'), "roff escapes in the excerpt");
+    let cfg = format!(
+        "#!KAMAILIO\nlisten=udp:127.0.0.1:5060\nmpath=\"{mpath}/\"\n\
+         loadmodule \"tm.so\"\nloadmodule \"sl.so\"\nloadmodule \"rr.so\"\n\
+         loadmodule \"pv.so\"\nloadmodule \"textops.so\"\n\
+         request_route {{\n{excerpt}\n}}\n"
+    );
+    let dir = std::env::temp_dir().join(format!("msrpgw-kamailio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("kamailio.cfg");
+    std::fs::write(&path, &cfg).expect("write");
+    let o = Command::new("kamailio")
+        .arg("-c")
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .expect("run kamailio -c");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        o.status.success(),
+        "kamailio -c rejects the example:\n{cfg}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
