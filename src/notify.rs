@@ -9,9 +9,9 @@
 //! wiring calls [`Notifier::ready`] and [`Notifier::stopping`]), or touch
 //! protocol state: the watchdog asks the session table the same
 //! [`StatusQuery::Health`] question `/healthz` asks, through the event
-//! channel, with `try_send` and a bounded wait, so a stuck or overloaded
-//! table makes the pings stop (and systemd restarts the service) instead of
-//! piling up questions.
+//! channel, one question at a time, each bounded in time (to get into the
+//! inbox and to be answered), so a stuck table makes the pings stop (and
+//! systemd restarts the service) and a slow one never piles up questions.
 //!
 //! Without `$NOTIFY_SOCKET` (not started by systemd, or `Type=` other than
 //! `notify`) every call is a no-op. The protocol is one datagram of
@@ -22,8 +22,14 @@
 //! Watchdog: `$WATCHDOG_USEC` (systemd's `WatchdogSec=`) gives the interval;
 //! `$WATCHDOG_PID`, when set, must name this process. The thread asks the
 //! table every half interval and pings when the answer comes within a
-//! quarter interval (at most [`MAX_HEALTH_WAIT`]), so two answered
-//! questions are always less than one interval apart.
+//! quarter interval, so pings of a table that answers are always less than
+//! one interval apart. The question waits for room in a full inbox (within
+//! that quarter) instead of giving up at once: under a burst the readers
+//! keep the inbox full while the table is working through it, and that is
+//! overload, which the readers already shed with 503, not a stuck table
+//! to be killed with every session it holds. An inbox still full, or an
+//! answer still missing, after a quarter interval (7.5 s with the unit's
+//! `WatchdogSec=30s`) is what the watchdog is for.
 
 use std::fmt;
 use std::io;
@@ -31,13 +37,11 @@ use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded, select};
 use log::{debug, info, warn};
 
 use crate::event::{Event, StatusQuery};
 
-/// Longest wait for the table's answer to one health question.
-pub const MAX_HEALTH_WAIT: Duration = Duration::from_secs(1);
 /// The watchdog thread only waits on channels and sends a datagram.
 const STACK_SIZE: usize = 64 * 1024;
 /// Shortest ping period honoured: a smaller `WATCHDOG_USEC` is a mistake
@@ -203,7 +207,7 @@ impl Watchdog {
     ) -> io::Result<Watchdog> {
         let (stop, stopped) = bounded::<()>(0);
         let period = (interval / 2).max(MIN_PERIOD);
-        let wait = (interval / 4).clamp(MIN_PERIOD / 2, MAX_HEALTH_WAIT);
+        let wait = (interval / 4).max(MIN_PERIOD / 2);
         let thread = thread::Builder::new()
             .name("watchdog".to_owned())
             .stack_size(STACK_SIZE)
@@ -262,7 +266,11 @@ fn watch(
             // Far behind (a suspended machine): start the schedule afresh.
             next = now + period;
         }
-        if table_answers(events, wait) {
+        let asked = ask_table(events, wait, stopped);
+        if matches!(asked, Asked::Stop) {
+            return;
+        }
+        if matches!(asked, Asked::Answered) {
             notifier.ping();
             if !answering {
                 info!("systemd: the session table answers again; watchdog pings resume");
@@ -281,14 +289,33 @@ fn watch(
     }
 }
 
-/// Asks the table whether it is turning: `try_send` (a full inbox is a
-/// no) and at most `wait` for the answer.
-fn table_answers(events: &Sender<Event>, wait: Duration) -> bool {
+/// What came of one health question.
+enum Asked {
+    Answered,
+    NoAnswer,
+    /// The watchdog is being stopped (the table may be gone already:
+    /// nobody would answer).
+    Stop,
+}
+
+/// Asks the table whether it is turning: the question and its answer
+/// both within `wait`, and either wait cut short by a stop.
+fn ask_table(events: &Sender<Event>, wait: Duration, stopped: &Receiver<()>) -> Asked {
+    let deadline = Instant::now() + wait;
     let (reply, answer) = bounded(1);
-    events
-        .try_send(Event::Status(StatusQuery::Health { reply }))
-        .is_ok()
-        && answer.recv_timeout(wait).is_ok()
+    let question = Event::Status(StatusQuery::Health { reply });
+    select! {
+        send(events, question) -> sent => if sent.is_err() {
+            return Asked::NoAnswer;
+        },
+        recv(stopped) -> _ => return Asked::Stop,
+        default(deadline.saturating_duration_since(Instant::now())) => return Asked::NoAnswer,
+    }
+    select! {
+        recv(answer) -> got => if got.is_ok() { Asked::Answered } else { Asked::NoAnswer },
+        recv(stopped) -> _ => Asked::Stop,
+        default(deadline.saturating_duration_since(Instant::now())) => Asked::NoAnswer,
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +402,25 @@ mod tests {
             .expect("notifier")
             .stopping();
         assert!(recv(&s).is_some_and(|m| m.starts_with("STOPPING=1")));
+    }
+
+    /// Stopping does not wait out a health question nobody answers (the
+    /// table is gone by then).
+    #[test]
+    fn watchdog_stops_promptly_while_waiting_for_an_answer() {
+        let n = Arc::new(Notifier::disabled());
+        let (events_tx, events) = bounded::<Event>(1);
+        // A quarter of 40 s: each question may wait 10 s.
+        let dog = Watchdog::start(n, Duration::from_secs(40), events_tx).expect("start");
+        // The question is in the inbox, unanswered.
+        assert!(events.recv_timeout(Duration::from_secs(5)).is_ok());
+        let started = Instant::now();
+        dog.stop();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     /// Pings flow while something answers the health questions, and stop
