@@ -20,6 +20,21 @@
 //!   one reader per connection, one thread per session that owns its
 //!   sending, pure per-session send/receive rules, relay reservations.
 //! - [`resolver`]: name lookups off the session-table thread.
+//! - [`threads`]: the thread sets the socket-owning modules join at stop.
+//! - [`session`]: the session-table thread that owns every piece of
+//!   protocol state (UA core, sessions, timers) and runs both flows, with
+//!   its pure helpers (status mapping, SDP media, CPIM/IMDN content).
+//! - [`metrics`], [`status`]: counters and the HTTP status endpoint.
+//! - [`gateway`], [`logging`], [`notify`]: the daemon's wiring, log setup,
+//!   and systemd notifications (READY, STOPPING, the watchdog).
+//!
+//! Threads: one SIP UDP reader per socket, a SIP acceptor per TCP/TLS
+//! listener and a reader (TCP: plus a writer; TLS: one owner) per
+//! connection; the same for MSRP plus one thread per MSRP session that
+//! owns its sending; two resolver threads; the status acceptor; the
+//! systemd watchdog (when asked for); and the
+//! session-table thread, fed by one bounded crossbeam channel of
+//! [`event::Event`]s, which never blocks on a socket.
 //!
 //! Invariants the whole crate keeps (see DESIGN.md of the project):
 //! no acknowledgement before delivery; bad input is contained (no panic, no
@@ -42,3 +57,4 @@ pub mod resolver;
 pub mod session;
 pub mod sip;
 pub mod status;
+pub mod threads;

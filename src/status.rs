@@ -85,7 +85,7 @@ impl StatusServer {
     }
 
     /// Stops accepting and joins the acceptor (client threads end on their
-    /// own within [`CLIENT_TIMEOUT`]).
+    /// own within two seconds, the client timeout).
     pub fn shutdown(mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the blocked accept().

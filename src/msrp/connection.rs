@@ -39,7 +39,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError, bounded};
@@ -52,6 +52,7 @@ use crate::config::{Host, ListenSpec, Relay};
 use crate::event::{ConnId, Event, HeldId, MsrpSessionKey, Transport};
 use crate::ids::IdSource;
 use crate::proto::msrp::{FrameErrorKind, FrameLimits, Framer, Message, Method, MsrpUri, Scheme};
+use crate::threads::{ThreadSet, wake_addr};
 
 /// Outgoing batches (up to 64 KiB each) queued per connection: with the
 /// socket buffers, what may be in flight before a session notices its
@@ -260,7 +261,7 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     next_session: AtomicU64,
     registry: Mutex<Registry>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: ThreadSet,
     pub events: Sender<Event>,
     pub cfg: MsrpStackConfig,
     pub ids: IdSource,
@@ -314,14 +315,7 @@ impl Shared {
         stack: usize,
         f: impl FnOnce() + Send + 'static,
     ) -> io::Result<()> {
-        let h = thread::Builder::new()
-            .name(name)
-            .stack_size(stack)
-            .spawn(f)?;
-        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
-        threads.retain(|t| !t.is_finished());
-        threads.push(h);
-        Ok(())
+        self.threads.spawn(name, stack, f)
     }
 
     pub(crate) fn stopping(&self) -> bool {
@@ -528,7 +522,7 @@ impl MsrpStack {
             next_conn: AtomicU64::new(1),
             next_session: AtomicU64::new(1),
             registry: Mutex::new(Registry::default()),
-            threads: Mutex::new(Vec::new()),
+            threads: ThreadSet::new(),
             events,
             cfg,
             ids: IdSource::new(),
@@ -735,31 +729,8 @@ impl MsrpStack {
             }
             reg.conns.clear();
         }
-        loop {
-            let batch: Vec<_> = {
-                let mut t = sh.threads.lock().unwrap_or_else(|p| p.into_inner());
-                t.drain(..).collect()
-            };
-            if batch.is_empty() {
-                break;
-            }
-            for h in batch {
-                let _ = h.join();
-            }
-        }
+        sh.threads.join_all();
     }
-}
-
-fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    let mut a = addr;
-    if a.ip().is_unspecified() {
-        a.set_ip(if a.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    a
 }
 
 fn is_timeout(e: &io::Error) -> bool {

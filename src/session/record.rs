@@ -132,6 +132,9 @@ pub struct Session {
     pub waiting: VecDeque<PagerMessage>,
     /// MESSAGEs whose SEND is out, by tag.
     pub sending: HashMap<u64, PagerMessage>,
+    /// MESSAGEs whose SEND a relay accepted (its 200 is hop by hop, RFC
+    /// 4976 §6), waiting for the far end's success REPORT, by tag.
+    pub confirming: HashMap<u64, PagerMessage>,
     pub created: Instant,
     pub last_activity: Instant,
     /// An idle check for this session is in the table's timer set.
@@ -173,6 +176,7 @@ impl Session {
             pending_invite: None,
             waiting: VecDeque::new(),
             sending: HashMap::new(),
+            confirming: HashMap::new(),
             created: now,
             last_activity: now,
             idle_armed: false,
@@ -185,7 +189,12 @@ impl Session {
     /// Whether a new pager MESSAGE may join the session's queue of depth
     /// `depth` (waiting plus in flight).
     pub fn has_room(&self, depth: usize) -> bool {
-        self.waiting.len() + self.sending.len() < depth
+        self.in_flight() < depth
+    }
+
+    /// MESSAGEs not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.waiting.len() + self.sending.len() + self.confirming.len()
     }
 
     /// When the session idles out (`None`: never, or not idle-able now).
@@ -198,7 +207,7 @@ impl Session {
 
     /// Whether nothing is in flight (a session is only idled out then).
     pub fn is_quiet(&self) -> bool {
-        self.waiting.is_empty() && self.sending.is_empty()
+        self.in_flight() == 0
     }
 
     pub fn row(&self, now: Instant) -> SessionRow {

@@ -8,9 +8,9 @@
 //! deadline, one `handle_event`, then everything the UA core has for the
 //! session layer.
 //!
-//! The two flows live beside it: [`super::to_session`] (a pager MESSAGE
+//! The two flows live beside it: `to_session.rs` (a pager MESSAGE
 //! becomes a SEND, creating the session with an INVITE when needed) and
-//! [`super::to_pager`] (an INVITE with an MSRP offer is answered; each
+//! `to_pager.rs` (an INVITE with an MSRP offer is answered; each
 //! message received becomes a MESSAGE). This file holds what both share:
 //! lookup, teardown, timers, stop, status.
 //!
@@ -78,6 +78,11 @@ pub struct SessionTable {
     /// Idle checks due, (when, session); a session's real deadline may
     /// have moved later since (checked when the entry comes up).
     idle: BTreeSet<(Instant, SessionId)>,
+    /// Deadlines of messages waiting for a success REPORT, (when,
+    /// session, tag); entries already answered are skipped.
+    pub(super) report_timers: BTreeSet<(Instant, SessionId, u64)>,
+    /// When each session being set up gives up, (when, session).
+    setup_timers: BTreeSet<(Instant, SessionId)>,
     next_session: SessionId,
     pub(super) next_tag: u64,
     /// Set once stopping: when the grace period ends.
@@ -107,6 +112,8 @@ impl SessionTable {
             by_invite: HashMap::new(),
             deliveries: HashMap::new(),
             idle: BTreeSet::new(),
+            report_timers: BTreeSet::new(),
+            setup_timers: BTreeSet::new(),
             next_session: 1,
             next_tag: 1,
             stop_deadline: None,
@@ -152,6 +159,8 @@ impl SessionTable {
             self.ua.poll_timeout(),
             self.stop_deadline,
             self.idle.first().map(|(t, _)| *t),
+            self.report_timers.first().map(|(t, _, _)| *t),
+            self.setup_timers.first().map(|(t, _)| *t),
         ]
         .into_iter()
         .flatten()
@@ -175,6 +184,20 @@ impl SessionTable {
             }
             self.idle.remove(&(due, id));
             self.idle_check(id, now);
+        }
+        while let Some(&(due, sid)) = self.setup_timers.first() {
+            if due > now {
+                break;
+            }
+            self.setup_timers.remove(&(due, sid));
+            self.setup_timeout(sid, now);
+        }
+        while let Some(&(due, sid, tag)) = self.report_timers.first() {
+            if due > now {
+                break;
+            }
+            self.report_timers.remove(&(due, sid, tag));
+            self.report_timeout(sid, tag, now);
         }
     }
 
@@ -248,9 +271,7 @@ impl SessionTable {
             MsrpEvent::SendOutcome { tag, outcome, .. } => {
                 self.send_outcome(sid, tag, outcome, now);
             }
-            MsrpEvent::Report { tag, status, .. } => {
-                debug!("msrp session {sid}: REPORT {status} for message {tag:?}");
-            }
+            MsrpEvent::Report { tag, status, .. } => self.report(sid, tag, status, now),
             MsrpEvent::Closed { reason, .. } => self.msrp_closed(sid, reason, now),
         }
     }
@@ -264,6 +285,10 @@ impl SessionTable {
         self.by_msrp.insert(s.msrp, id);
         self.by_key.insert(s.key.clone(), id);
         self.metrics.session_created(s.origin);
+        // Setup is bounded like an MSRP transaction: a pager sender waits
+        // no longer for its answer than for a SEND's.
+        self.setup_timers
+            .insert((s.created + self.config.msrp.transaction_timeout, id));
         info!(
             "session {id} {}: created ({}, Call-ID {})",
             s.key,
@@ -272,6 +297,33 @@ impl SessionTable {
         );
         self.sessions.insert(id, s);
         id
+    }
+
+    /// Session `id` is still not active when its setup time is over: its
+    /// MESSAGEs get 408, its INVITE is cancelled, it ends.
+    fn setup_timeout(&mut self, id: SessionId, now: Instant) {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if !matches!(
+            s.state,
+            State::AwaitingPath | State::Inviting | State::Connecting
+        ) {
+            return;
+        }
+        warn!(
+            "session {id} {} (Call-ID {}): not set up within {} s ({}); ending it",
+            s.key,
+            s.call_id,
+            self.config.msrp.transaction_timeout.as_secs(),
+            s.state.as_str()
+        );
+        if let Some(rid) = s.invite.take() {
+            self.by_invite.remove(&rid);
+            self.ua.cancel(rid, now);
+        }
+        self.fail_waiting(id, 408, "Request Timeout (session setup)", now);
+        self.close_session(id, EndMetric::SetupFailed, now);
     }
 
     /// Whether a new session may be created (`[gateway] max_sessions`).
@@ -411,7 +463,13 @@ impl SessionTable {
         if let Some(inv) = s.invite.take() {
             self.by_invite.remove(&inv);
         }
-        for (_, m) in s.sending.drain() {
+        let unanswered: Vec<PagerMessage> = s
+            .sending
+            .drain()
+            .chain(s.confirming.drain())
+            .map(|(_, m)| m)
+            .collect();
+        for m in unanswered {
             self.answer_pager(m, 480, "Temporarily Unavailable (session ended)", now);
         }
         let why = s.end_reason.unwrap_or(EndMetric::Error);

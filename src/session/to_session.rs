@@ -223,7 +223,7 @@ impl SessionTable {
             warn!(
                 "session {sid} {}: {} messages queued (gateway.session_queue_depth); answering 503",
                 s.key,
-                s.waiting.len() + s.sending.len()
+                s.in_flight()
             );
             self.answer_pager(msg, 503, "Service Unavailable (session queue full)", now);
             return;
@@ -416,6 +416,14 @@ impl SessionTable {
             return;
         };
         let mapped = match outcome {
+            SendOutcome::Delivered if self.config.msrp.relay.is_some() => {
+                // The relay's 200: wait for the far end's REPORT (I1).
+                s.confirming.insert(tag, msg);
+                let due = now + self.config.msrp.transaction_timeout;
+                self.report_timers.insert((due, sid, tag));
+                self.touch(sid, now);
+                return;
+            }
             SendOutcome::Delivered => message_status_for_msrp(MsrpResult::Status(200)),
             SendOutcome::Failed { status, reason } => {
                 info!(
@@ -433,5 +441,37 @@ impl SessionTable {
         };
         self.answer_pager(msg, mapped.status, &mapped.reason, now);
         self.touch(sid, now);
+    }
+}
+
+impl SessionTable {
+    /// A REPORT for one of our SENDs: the far end's word on a message the
+    /// relay accepted.
+    pub(super) fn report(&mut self, sid: SessionId, tag: Option<u64>, status: u16, now: Instant) {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        let Some(msg) = tag.and_then(|t| s.confirming.remove(&t)) else {
+            debug!("session {sid}: REPORT {status} for message {tag:?} (nothing waits for it)");
+            return;
+        };
+        let mapped = message_status_for_msrp(MsrpResult::Status(status));
+        self.answer_pager(msg, mapped.status, &mapped.reason, now);
+        self.touch(sid, now);
+    }
+
+    /// No REPORT came in time for message `tag` of session `sid`.
+    pub(super) fn report_timeout(&mut self, sid: SessionId, tag: u64, now: Instant) {
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
+        if let Some(msg) = s.confirming.remove(&tag) {
+            info!(
+                "session {sid} {}: no success REPORT for MESSAGE {}; answering 408",
+                s.key, msg.call_id
+            );
+            let mapped = message_status_for_msrp(MsrpResult::Timeout);
+            self.answer_pager(msg, mapped.status, &mapped.reason, now);
+        }
     }
 }

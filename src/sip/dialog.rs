@@ -132,6 +132,19 @@ fn owned_routes(list: Vec<NameAddr<'_>>) -> Vec<NameAddr<'static>> {
     list.into_iter().map(NameAddr::into_owned).collect()
 }
 
+/// §12.1.1: a UAS copies every Record-Route of the request into the
+/// response that establishes the dialog, in order, so that the caller's
+/// route set (its ACK, its BYE) goes through the same proxies as ours.
+/// A response that carries Record-Route already is left alone.
+pub fn copy_record_route(request: &SipRequest<'_>, response: &mut SipResponse<'_>) {
+    if response.headers.count(&HeaderName::RecordRoute) > 0 {
+        return;
+    }
+    for h in request.headers.get_all(&HeaderName::RecordRoute) {
+        response.push_header(HeaderName::RecordRoute, h.value.to_string());
+    }
+}
+
 impl Dialog {
     /// The dialog we (UAS) create by answering `invite` with the 2xx
     /// `ours` (which carries our To tag), §12.1.1: route set = the
@@ -411,6 +424,39 @@ mod tests {
         let mut r = SipResponse::for_request(invite, 200, "OK").into_owned();
         r.set_to_tag("gw9");
         r
+    }
+
+    /// §12.1.1: the 2xx carries the request's Record-Route, in order.
+    #[test]
+    fn uas_answer_carries_the_record_route() {
+        let invite = request(&invite_with(&[
+            "<sip:p1.example.com;lr>",
+            "<sip:p2.example.com;lr>, <sip:p3.example.com;lr>",
+        ]));
+        let mut ok = our_ok(&invite);
+        copy_record_route(&invite, &mut ok);
+        let rr: Vec<String> = ok
+            .headers
+            .record_route()
+            .expect("parses")
+            .iter()
+            .map(|r| r.uri.to_string())
+            .collect();
+        assert_eq!(
+            rr,
+            [
+                "sip:p1.example.com;lr",
+                "sip:p2.example.com;lr",
+                "sip:p3.example.com;lr"
+            ]
+        );
+        // Once only.
+        copy_record_route(&invite, &mut ok);
+        assert_eq!(ok.headers.count(&HeaderName::RecordRoute), 2);
+        let plain = request(&invite_with(&[]));
+        let mut ok = our_ok(&plain);
+        copy_record_route(&plain, &mut ok);
+        assert_eq!(ok.headers.count(&HeaderName::RecordRoute), 0);
     }
 
     #[test]

@@ -367,6 +367,38 @@ impl SipStack {
         Ok(id)
     }
 
+    /// CANCELs an INVITE of ours still without a final response (RFC 3261
+    /// §9.1); its 487 (or the 2xx that crossed the CANCEL) arrives as
+    /// usual. A request still waiting for its name lookup is dropped and
+    /// reported as [`SipUp::Failed`] with 487.
+    pub fn cancel(&mut self, id: RequestId, now: Instant) {
+        if let Some(token) = self
+            .lookups
+            .iter()
+            .find(|(_, p)| p.id == id)
+            .map(|(t, _)| *t)
+        {
+            self.lookups.remove(&token);
+            self.up.push_back(SipUp::Failed {
+                id,
+                status: 487,
+                reason: "Request Terminated".to_owned(),
+            });
+            return;
+        }
+        let tx = self
+            .by_tx
+            .iter()
+            .find(|(_, r)| **r == id)
+            .map(|(tx, _)| *tx);
+        if let Some(tx) = tx {
+            if let Err(e) = self.txn.cancel(tx, now) {
+                debug!("sip: cannot cancel {id:?}: {e}");
+            }
+        }
+        self.pump(now);
+    }
+
     /// The next hop of `req` (URI rules, then the §18.1.1 size rule) and
     /// its top Via for that transport.
     fn route(

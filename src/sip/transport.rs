@@ -43,7 +43,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
@@ -53,6 +53,7 @@ use crate::config::ListenSpec;
 use crate::event::{ConnId, Event, SipEvent, SipPeer, Transport};
 use crate::proto::sip::{self, FrameKind, FrameLimits, SipMessage, SipRequest, StreamError};
 use crate::sip::screen::{RETRY_AFTER_SECS, stateless_answer};
+use crate::threads::{ThreadSet, wake_addr};
 
 /// Largest UDP datagram read (the IPv4 maximum payload).
 const MAX_DATAGRAM: usize = 65_535;
@@ -186,7 +187,7 @@ struct Shared {
     stop: AtomicBool,
     next_conn: AtomicU64,
     registry: Mutex<Registry>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: ThreadSet,
     events: Sender<Event>,
     limits: FrameLimits,
     max_message_bytes: usize,
@@ -223,16 +224,7 @@ impl Shared {
         stack: usize,
         f: impl FnOnce() + Send + 'static,
     ) -> io::Result<()> {
-        let h = thread::Builder::new()
-            .name(name)
-            .stack_size(stack)
-            .spawn(f)?;
-        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
-        // Forget threads that already ended so the list stays bounded by
-        // the live connection count.
-        threads.retain(|t| !t.is_finished());
-        threads.push(h);
-        Ok(())
+        self.threads.spawn(name, stack, f)
     }
 
     fn stopping(&self) -> bool {
@@ -401,7 +393,7 @@ impl SipTransport {
             stop: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
             registry: Mutex::new(Registry::default()),
-            threads: Mutex::new(Vec::new()),
+            threads: ThreadSet::new(),
             events,
             limits,
             max_message_bytes: cfg.max_message_bytes,
@@ -576,32 +568,8 @@ impl SipTransport {
             reg.conns.clear();
             reg.by_peer.clear();
         }
-        loop {
-            let batch: Vec<_> = {
-                let mut t = sh.threads.lock().unwrap_or_else(|p| p.into_inner());
-                t.drain(..).collect()
-            };
-            if batch.is_empty() {
-                break;
-            }
-            for h in batch {
-                let _ = h.join();
-            }
-        }
+        sh.threads.join_all();
     }
-}
-
-/// A listener bound to the unspecified address is woken through loopback.
-fn wake_addr(addr: SocketAddr) -> SocketAddr {
-    let mut a = addr;
-    if a.ip().is_unspecified() {
-        a.set_ip(if a.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    a
 }
 
 fn bind_error(kind: Transport, addr: SocketAddr, e: io::Error) -> io::Error {

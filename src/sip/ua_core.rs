@@ -293,6 +293,18 @@ impl UaCore {
         Ok(id)
     }
 
+    /// CANCELs our INVITE `id` if it has no final answer yet.
+    pub fn cancel(&mut self, id: RequestId, now: Instant) {
+        if self
+            .invites
+            .get(&id)
+            .is_some_and(|i| i.established.is_none())
+        {
+            self.stack.cancel(id, now);
+            self.drain(now);
+        }
+    }
+
     /// Accepts an INVITE from [`UaUp::Request`] with `response` (a 2xx
     /// carrying the SDP answer): adds our To tag and, when missing, our
     /// Contact for the transport the INVITE came over; creates the dialog
@@ -310,6 +322,7 @@ impl UaCore {
             let contact = self.stack.contact(None, from.kind);
             response.push_header(HeaderName::Contact, format!("<{contact}>"));
         }
+        crate::sip::dialog::copy_record_route(invite, &mut response);
         let dialog = Dialog::uas(invite, &response).map_err(UaError::Dialog)?;
         let id = dialog.id.clone();
         let entry = DialogEntry {

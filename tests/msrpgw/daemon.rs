@@ -49,6 +49,18 @@ impl Daemon {
     /// As [`Daemon::start`], with `env` set in the process's environment
     /// (after RUST_LOG, JOURNAL_STREAM and NOTIFY_SOCKET are removed).
     pub(crate) fn start_with_env(config_text: &str, env: &[(&str, &str)]) -> Daemon {
+        Daemon::launch(config_text, env)
+            .unwrap_or_else(|log| panic!("msrpgw did not get ready:\n{log}"))
+    }
+
+    /// As [`Daemon::start`], `None` when the process does not get ready
+    /// (a fixed port taken meanwhile, say).
+    pub(crate) fn try_start(config_text: &str) -> Option<Daemon> {
+        Daemon::launch(config_text, &[]).ok()
+    }
+
+    /// Starts the process; its log when it does not get ready.
+    fn launch(config_text: &str, env: &[(&str, &str)]) -> Result<Daemon, String> {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("msrpgw-daemon-{}-{n}", std::process::id()));
@@ -83,7 +95,11 @@ impl Daemon {
         };
         if ready.recv_timeout(WAIT).is_err() {
             let _ = d.child.kill();
-            panic!("msrpgw did not get ready:\n{}", d.log_text());
+            let _ = d.child.wait();
+            if let Some(t) = d.log_thread.take() {
+                let _ = t.join();
+            }
+            return Err(d.log_text());
         }
         d.sip = d
             .log_lines()
@@ -94,7 +110,7 @@ impl Daemon {
                 Some((kind.to_owned(), addr.trim().parse().ok()?))
             })
             .collect();
-        d
+        Ok(d)
     }
 
     pub(crate) fn sip_addr(&self, kind: &str) -> SocketAddr {

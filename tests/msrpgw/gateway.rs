@@ -15,7 +15,7 @@ use msrpgw::proto::sip::{self, HeaderName, Method, SipMessage, SipRequest, SipRe
 use crate::daemon::{Daemon, config, config_with};
 use crate::msrp_stack::{Side, remote, tcp_listen};
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// A SIP user agent on a UDP socket.
 pub(crate) struct Ua {
@@ -112,6 +112,12 @@ impl Ua {
     ) {
         let mut r = SipResponse::for_request(req, status, "Answer").into_owned();
         r.set_to_tag(tag);
+        // RFC 3261 §12.1.1: a proxy's Record-Route comes back in the answer.
+        if (200..300).contains(&status) {
+            for rr in req.headers.get_all(&HeaderName::RecordRoute) {
+                r.push_header(HeaderName::RecordRoute, rr.value.to_string());
+            }
+        }
         r.push_header(HeaderName::Contact, format!("<sip:peer@{}>", self.addr));
         if let Some(b) = sdp {
             r.set_body("application/sdp", b.to_vec());
@@ -143,26 +149,56 @@ impl Ua {
 }
 
 /// The session user: SIP on a UDP socket, MSRP on msrpgw's stack.
-struct SessionUser {
-    sip: Ua,
-    msrp: Side,
+pub(crate) struct SessionUser {
+    pub(crate) sip: Ua,
+    pub(crate) msrp: Side,
+    /// Reserve each session at the stack's relay first (RFC 4976).
+    pub(crate) use_relay: bool,
 }
 
 impl SessionUser {
-    fn new() -> SessionUser {
+    pub(crate) fn new() -> SessionUser {
+        SessionUser::with_msrp(MsrpStackConfig::new(tcp_listen()))
+    }
+
+    /// A session user whose MSRP stack is configured by `cfg`; with a
+    /// relay there, every session is reserved at it.
+    pub(crate) fn with_msrp(cfg: MsrpStackConfig) -> SessionUser {
+        let use_relay = cfg.relay.is_some();
         SessionUser {
             sip: Ua::new(),
-            msrp: Side::start(MsrpStackConfig::new(tcp_listen())),
+            msrp: Side::start(cfg),
+            use_relay,
         }
     }
 
-    fn uri(&self, user: &str) -> String {
+    pub(crate) fn uri(&self, user: &str) -> String {
         format!("sip:{user}@{}", self.sip.addr)
+    }
+
+    /// A new MSRP session and its a=path (the relay's Use-Path first when
+    /// reserved at a relay).
+    pub(crate) fn new_session(&mut self) -> (NewSession, Vec<MsrpUri<'static>>) {
+        let ours = self.msrp.session(SessionOptions {
+            use_relay: self.use_relay,
+            ..SessionOptions::default()
+        });
+        let path = match ours.local_path.clone() {
+            Some(p) => p,
+            None => self.msrp.expect("PathReady", |e| match e {
+                MsrpEvent::PathReady {
+                    session,
+                    local_path,
+                } if *session == ours.key => Some(local_path.clone()),
+                _ => None,
+            }),
+        };
+        (ours, path)
     }
 
     /// Receives msrpgw's INVITE and accepts it with a passive MSRP
     /// endpoint accepting `types`; returns our session and the INVITE.
-    fn accept_invite(&mut self, types: &str) -> (NewSession, SipRequest<'static>) {
+    pub(crate) fn accept_invite(&mut self, types: &str) -> (NewSession, SipRequest<'static>) {
         let (invite, src) = self.sip.request(Method::Invite);
         let offer = SessionDescription::parse(&invite.body).expect("SDP offer");
         let media = offer.validate_msrp().expect("an MSRP offer");
@@ -176,15 +212,12 @@ impl SessionUser {
             .iter()
             .map(|p| MsrpUri::parse(p).expect("path").into_owned())
             .collect();
-        let ours = self.msrp.session(SessionOptions::default());
+        let (ours, path) = self.new_session();
         self.msrp
             .stack
             .start_session(ours.key, remote(&gw_path, Role::Passive))
             .expect("start");
-        let path = ours.local_path.clone().expect("path")[0].to_string();
-        let port = ours.local_path.as_ref().expect("path")[0]
-            .port
-            .expect("port");
+        let (path, port) = sdp_path(&path);
         let answer = format!(
             "v=0\r\no=bob 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
              m=message {port} TCP/MSRP *\r\na=accept-types:{types}\r\na=path:{path}\r\n\
@@ -199,7 +232,15 @@ impl SessionUser {
     }
 }
 
-fn received(
+/// The a=path value of `path` and the port for the m= line (our own
+/// URI's, which comes last).
+fn sdp_path(path: &[MsrpUri<'_>]) -> (String, u16) {
+    let text: Vec<String> = path.iter().map(|u| u.to_string()).collect();
+    let port = path.last().and_then(|u| u.port).expect("port");
+    (text.join(" "), port)
+}
+
+pub(crate) fn received(
     side: &mut Side,
     key: msrpgw::event::MsrpSessionKey,
 ) -> (msrpgw::event::HeldId, Vec<u8>, Option<String>) {
@@ -215,6 +256,28 @@ fn received(
         }
         _ => None,
     })
+}
+
+/// Alice's first MESSAGE to `user` at bob's: the session is set up, the
+/// message delivered and answered 200. Returns bob's session and the
+/// INVITE.
+fn first_message(
+    gw: SocketAddr,
+    alice: &mut Ua,
+    bob: &mut SessionUser,
+    user: &str,
+    body: &str,
+) -> (NewSession, SipRequest<'static>) {
+    alice.message(gw, "alice", &bob.uri(user), body);
+    let (ours, invite) = bob.accept_invite("text/plain");
+    let (held, got, _) = received(&mut bob.msrp, ours.key);
+    assert_eq!(got, body.as_bytes());
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    (ours, invite)
 }
 
 /// Pager → session and back: the first MESSAGE sets up the session with
@@ -315,18 +378,15 @@ impl SessionUser {
     /// Sends an INVITE with an MSRP offer (active side, accepting `types`)
     /// for `to_uri` to the gateway; returns our session, the INVITE's
     /// Call-ID and the gateway's 200.
-    fn invite(
+    pub(crate) fn invite(
         &mut self,
         gw: SocketAddr,
         to_uri: &str,
         types: &str,
         extra_headers: &str,
     ) -> (NewSession, String, SipResponse<'static>) {
-        let ours = self.msrp.session(SessionOptions::default());
-        let path = ours.local_path.clone().expect("path")[0].to_string();
-        let port = ours.local_path.as_ref().expect("path")[0]
-            .port
-            .expect("port");
+        let (ours, path) = self.new_session();
+        let (path, port) = sdp_path(&path);
         let offer = format!(
             "v=0\r\no=carol 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
              m=message {port} TCP/MSRP *\r\na=accept-types:{types}\r\na=path:{path}\r\n\
@@ -347,7 +407,10 @@ impl SessionUser {
     }
 
     /// ACKs the gateway's 200 and connects MSRP as the answer says.
-    fn ack_and_connect(
+    /// `gw` is where the ACK goes: the gateway, or the proxy that
+    /// Record-Routed the dialog. The ACK follows the route set (RFC 3261
+    /// §12.2.1.1: the 2xx's Record-Route reversed, Request-URI = Contact).
+    pub(crate) fn ack_and_connect(
         &mut self,
         gw: SocketAddr,
         ours: &NewSession,
@@ -356,10 +419,25 @@ impl SessionUser {
     ) {
         let me = self.sip.addr;
         let to = ok.headers.get(&HeaderName::To).expect("To");
+        let routes: Vec<String> = ok
+            .headers
+            .record_route()
+            .expect("Record-Route parses")
+            .iter()
+            .rev()
+            .map(|r| format!("Route: {r}\r\n"))
+            .collect();
+        let target = match ok.headers.contact() {
+            Ok(sip::Contact::List(l)) if !routes.is_empty() && !l.is_empty() => {
+                l[0].uri.to_string()
+            }
+            _ => format!("sip:gw@{gw}"),
+        };
         let ack = format!(
-            "ACK sip:gw@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{call_id}\r\n\
+            "ACK {target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ack-{call_id}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:carol@{me}>;tag=carol1\r\nTo: {to}\r\n\
-             Call-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+             Call-ID: {call_id}\r\nCSeq: 1 ACK\r\n{}Content-Length: 0\r\n\r\n",
+            routes.concat()
         );
         self.sip.s.send_to(ack.as_bytes(), gw).expect("send");
         let answer = SessionDescription::parse(&ok.body).expect("SDP answer");
@@ -552,14 +630,7 @@ fn idle_sessions_end_with_bye() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "x");
-    let (ours, invite) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    let (ours, invite) = first_message(gw, &mut alice, &mut bob, "bob", "x");
     let started = Instant::now();
     let (bye, src) = bob.sip.request(Method::Bye);
     assert!(
@@ -579,14 +650,7 @@ fn session_limit_gives_503_with_retry_after() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "first");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    first_message(gw, &mut alice, &mut bob, "bob", "first");
     alice.message(gw, "alice", &bob.uri("other"), "second pair");
     let r = alice.response();
     assert_eq!(r.status, 503);
@@ -601,27 +665,13 @@ fn msrp_loss_and_sigterm_send_bye() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "x");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    let (ours, _) = first_message(gw, &mut alice, &mut bob, "bob", "x");
     // Close bob's MSRP side: the gateway notices and sends BYE.
     bob.msrp.stack.close(ours.key).expect("close");
     let (bye, src) = bob.sip.request(Method::Bye);
     bob.sip.answer(&bye, src, 200, "bob1", None);
 
-    alice.message(gw, "alice", &bob.uri("bob2"), "y");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    first_message(gw, &mut alice, &mut bob, "bob2", "y");
     d.signal("TERM");
     let (bye, src) = bob.sip.request(Method::Bye);
     bob.sip.answer(&bye, src, 200, "bob1", None);
@@ -637,9 +687,15 @@ fn chunked_20_kb_both_ways() {
     use std::io::{Read, Write};
     let d = Daemon::start(&config(""));
     let gw = d.sip_addr("udp");
-    let mut alice = Ua::new();
-    // Alice takes TCP on the same port as her UDP socket.
-    let alice_tcp = std::net::TcpListener::bind(alice.addr).expect("bind tcp");
+    // Alice takes TCP on the same port as her UDP socket; that TCP port may
+    // be taken by some other connection, so try a few sockets.
+    let (mut alice, alice_tcp) = (0..50)
+        .find_map(|_| {
+            let ua = Ua::new();
+            let tcp = std::net::TcpListener::bind(ua.addr).ok()?;
+            Some((ua, tcp))
+        })
+        .expect("a port free for both UDP and TCP");
     let mut bob = SessionUser::new();
     let big: String = (0..20_480)
         .map(|i| char::from(b'a' + (i % 26) as u8))
@@ -825,14 +881,7 @@ fn metrics_count_messages_and_sessions() {
     let gw = d.sip_addr("udp");
     let mut alice = Ua::new();
     let mut bob = SessionUser::new();
-    alice.message(gw, "alice", &bob.uri("bob"), "count me");
-    let (ours, _) = bob.accept_invite("text/plain");
-    let (held, _, _) = received(&mut bob.msrp, ours.key);
-    bob.msrp
-        .stack
-        .answer(ours.key, held, 200, None)
-        .expect("answer");
-    assert_eq!(alice.response().status, 200);
+    first_message(gw, &mut alice, &mut bob, "bob", "count me");
     let (code, text) = crate::daemon::http(d.status_addr(), b"GET /metrics HTTP/1.1\r\n\r\n");
     assert_eq!(code, 200);
     for line in [
@@ -849,4 +898,32 @@ fn metrics_count_messages_and_sessions() {
     assert_eq!(rows.as_array().map(Vec::len), Some(1), "{json}");
     assert_eq!(rows[0]["state"], "active");
     assert_eq!(rows[0]["messages_to_session"], 1);
+}
+
+/// A session user that rings and never answers: the pager sender gets 408
+/// once the setup time (the MSRP transaction timeout) is over, and the
+/// INVITE is cancelled.
+#[test]
+fn session_setup_that_never_completes_gets_408_and_cancel() {
+    let text = config("").replace(
+        "[msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\n",
+        "[msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\ntransaction_timeout_secs = 1\n",
+    );
+    let d = Daemon::start(&text);
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let bob = SessionUser::new();
+    let started = Instant::now();
+    alice.message(gw, "alice", &bob.uri("bob"), "anyone?");
+    let (invite, src) = bob.sip.request(Method::Invite);
+    let mut ringing = SipResponse::for_request(&invite, 180, "Ringing").into_owned();
+    ringing.set_to_tag("ring");
+    bob.sip.s.send_to(&ringing.to_bytes(), src).expect("send");
+    let r = alice.response();
+    assert_eq!(r.status, 408);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let (cancel, src) = bob.sip.request(Method::Cancel);
+    assert_eq!(cancel.headers.call_id().ok(), invite.headers.call_id().ok());
+    bob.sip.answer(&cancel, src, 200, "ring", None);
+    bob.sip.answer(&invite, src, 487, "ring", None);
 }

@@ -15,6 +15,7 @@ mod msrp;
 mod msrp_relay;
 mod msrp_stack;
 mod peers;
+mod peers_gateway;
 mod sdp;
 mod sip;
 mod sip_dialog;

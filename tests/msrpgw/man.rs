@@ -125,6 +125,31 @@ fn daemon_page_documents_every_metric() {
         names.insert(queried);
     }
     assert!(names.len() >= 7, "{exposition}");
+    // And every label value (but histogram buckets), as `.Li value`.
+    let mut values = BTreeSet::new();
+    for line in exposition.lines().filter(|l| !l.starts_with('#')) {
+        let Some(labels) = line
+            .split_once('{')
+            .and_then(|(_, r)| r.split_once('}'))
+            .map(|(l, _)| l)
+        else {
+            continue;
+        };
+        for pair in labels.split(',') {
+            if let Some((k, v)) = pair.split_once('=') {
+                if k != "le" {
+                    values.insert(v.trim_matches('"').to_owned());
+                }
+            }
+        }
+    }
+    assert!(values.contains("pager_to_session"), "{exposition}");
+    for v in &values {
+        assert!(
+            man.contains(&format!(".Li {v} ")) || man.contains(&format!(".Li {v}\n")),
+            "label value {v} not in msrpgw(8)"
+        );
+    }
     for n in &names {
         assert!(
             man.contains(&format!(".It Li {n}\n")) || man.contains(&format!(".It Li {n} ")),

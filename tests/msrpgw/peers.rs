@@ -17,12 +17,12 @@ use crate::sip_stack::{Command, Harness, Seen, outgoing_message};
 
 const LINE_WAIT: Duration = Duration::from_secs(20);
 
-fn peers_dir() -> PathBuf {
+pub(crate) fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
 }
 
 /// Whether a peer can run here; `false` (with a notice) means skip.
-fn available(name: &str, probe: &[&str]) -> bool {
+pub(crate) fn available(name: &str, probe: &[&str]) -> bool {
     let ok = Process::new(probe[0])
         .args(&probe[1..])
         .stdout(Stdio::null())
@@ -39,27 +39,27 @@ fn available(name: &str, probe: &[&str]) -> bool {
     ok
 }
 
-fn netsip() -> bool {
+pub(crate) fn netsip() -> bool {
     available("Perl Net::SIP", &["perl", "-MNet::SIP", "-e", "1"])
 }
 
-fn pjsua() -> bool {
+pub(crate) fn pjsua() -> bool {
     available("pjsua2", &["python3", "-c", "import pjsua2"])
 }
 
-fn kamailio() -> bool {
+pub(crate) fn kamailio() -> bool {
     available("Kamailio", &["kamailio", "-v"])
 }
 
 /// A running peer script and its stdout lines.
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
     lines: mpsc::Receiver<String>,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Peer {
-    fn start(program: &str, args: &[&str]) -> Peer {
+    pub(crate) fn start(program: &str, args: &[&str]) -> Peer {
         let mut child = Process::new(program)
             .args(args)
             .current_dir(peers_dir())
@@ -92,12 +92,25 @@ impl Peer {
     }
 
     /// The next line starting with `word`, skipping others.
-    fn expect_line(&mut self, word: &str) -> String {
+    pub(crate) fn expect_line(&mut self, word: &str) -> String {
         loop {
             match self.lines.recv_timeout(LINE_WAIT) {
                 Ok(l) if l.starts_with(word) => return l,
                 Ok(_) => continue,
                 Err(e) => panic!("no {word} line from the peer: {e}"),
+            }
+        }
+    }
+
+    /// Fails if a line starting with `word` comes within `wait` (other
+    /// lines are skipped).
+    pub(crate) fn no_line(&mut self, word: &str, wait: Duration) {
+        let deadline = std::time::Instant::now() + wait;
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(word) => panic!("unexpected line from the peer: {l}"),
+                Ok(_) => {}
+                Err(_) => return,
             }
         }
     }
@@ -134,7 +147,7 @@ fn netsip_send(h: &Harness, transport: &str, method: &str, count: u32) -> Peer {
     )
 }
 
-fn status_of(resp_line: &str) -> u16 {
+pub(crate) fn status_of(resp_line: &str) -> u16 {
     resp_line
         .split_whitespace()
         .nth(1)

@@ -1,7 +1,7 @@
 //! INVITE dialogs through real sockets on 127.0.0.1 (RFC 3261 §12–§15):
 //! the UA core on both sides against a peer played by a plain socket.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
@@ -9,7 +9,7 @@ use msrpgw::proto::sip::uri::Uri;
 use msrpgw::proto::sip::{self, HeaderName, Method, SipMessage, SipRequest, SipResponse};
 use msrpgw::sip::ua_core::EndReason;
 
-use crate::sip_stack::{ANSWER_SDP, Command, Harness, Seen};
+use crate::sip_stack::{ANSWER_SDP, Command, Harness, Seen, read_response};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -292,7 +292,7 @@ fn uas_dialog_over_tcp() {
     };
     t.write_all(&tcp(peer_request("INVITE", me, "tcp-1", 1, None, OFFER)))
         .expect("write");
-    let ok = read_final(&mut t);
+    let ok = read_response(&mut t);
     assert_eq!(ok.status, 200);
     let contact = ok.headers.get(&HeaderName::Contact).expect("Contact");
     assert!(contact.contains("transport=tcp"), "{contact}");
@@ -301,27 +301,7 @@ fn uas_dialog_over_tcp() {
         .expect("write");
     t.write_all(&tcp(peer_request("BYE", me, "tcp-1", 2, Some(&tag), "")))
         .expect("write");
-    assert_eq!(read_final(&mut t).status, 200);
-}
-
-fn read_final(s: &mut TcpStream) -> SipResponse<'static> {
-    let mut buf = Vec::new();
-    let mut tmp = [0u8; 4096];
-    loop {
-        if let Ok(Some(unit)) = sip::parse_stream(&buf, &sip::FrameLimits::default()) {
-            let consumed = unit.frame.consumed;
-            if let Some(SipMessage::Response(r)) = unit.message {
-                if r.status >= 200 {
-                    return r.into_owned();
-                }
-            }
-            buf.drain(..consumed);
-            continue;
-        }
-        let n = s.read(&mut tmp).expect("read");
-        assert!(n > 0, "connection closed without a response");
-        buf.extend_from_slice(&tmp[..n]);
-    }
+    assert_eq!(read_response(&mut t).status, 200);
 }
 
 fn our_invite(call: &str) -> SipRequest<'static> {

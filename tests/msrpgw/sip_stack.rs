@@ -289,7 +289,8 @@ fn options_is_answered_with_capabilities_over_udp_and_tcp() {
     assert_eq!(r.status, 200);
 }
 
-fn read_response(s: &mut TcpStream) -> SipResponse<'static> {
+/// The next final response on a TCP stream.
+pub(crate) fn read_response(s: &mut TcpStream) -> SipResponse<'static> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];
     loop {

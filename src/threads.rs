@@ -1,0 +1,114 @@
+//! The threads of a socket-owning module (the SIP transport, the MSRP
+//! stack), kept so that shutdown can join every one of them.
+//!
+//! Owns: [`ThreadSet`] (spawn named threads with explicit stack sizes,
+//! forget finished ones, join the rest) and [`wake_addr`] (where to
+//! connect to wake a listener blocked in `accept` or `recv`).
+//!
+//! Must not: decide when to stop (the owner sets its own flag and closes
+//! its sockets first) or hold protocol state.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::thread::{self, JoinHandle};
+
+/// Threads started by one module.
+#[derive(Debug, Default)]
+pub struct ThreadSet {
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl ThreadSet {
+    pub fn new() -> ThreadSet {
+        ThreadSet::default()
+    }
+
+    /// Starts `f` on a thread named `name` with a `stack`-byte stack.
+    pub fn spawn(
+        &self,
+        name: String,
+        stack: usize,
+        f: impl FnOnce() + Send + 'static,
+    ) -> io::Result<()> {
+        let h = thread::Builder::new()
+            .name(name)
+            .stack_size(stack)
+            .spawn(f)?;
+        // A poisoned lock only means a thread panicked while pushing: the
+        // list itself is intact.
+        let mut threads = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+        // Forget threads that already ended so the list stays bounded by
+        // the live connection count.
+        threads.retain(|t| !t.is_finished());
+        threads.push(h);
+        Ok(())
+    }
+
+    /// Joins every thread, including those started while joining (a
+    /// connection thread may still start its writer), until none is left.
+    pub fn join_all(&self) {
+        loop {
+            let batch: Vec<_> = {
+                let mut t = self.threads.lock().unwrap_or_else(|p| p.into_inner());
+                t.drain(..).collect()
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for h in batch {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// Where to connect to wake a listener blocked in `accept` or `recv`: its
+/// own address, through loopback when it is bound to the unspecified one.
+pub fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(if a.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn joins_threads_started_while_joining() {
+        let set = Arc::new(ThreadSet::new());
+        let done = Arc::new(AtomicUsize::new(0));
+        let (s2, d2) = (set.clone(), done.clone());
+        set.spawn("outer".into(), 64 * 1024, move || {
+            let d3 = d2.clone();
+            s2.spawn("inner".into(), 64 * 1024, move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                d3.fetch_add(1, Ordering::SeqCst);
+            })
+            .expect("spawn");
+            d2.fetch_add(1, Ordering::SeqCst);
+        })
+        .expect("spawn");
+        set.join_all();
+        assert_eq!(done.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn wakes_through_loopback() {
+        let a: SocketAddr = "0.0.0.0:5060".parse().expect("addr");
+        assert_eq!(wake_addr(a).to_string(), "127.0.0.1:5060");
+        let b: SocketAddr = "[::]:5060".parse().expect("addr");
+        assert_eq!(wake_addr(b).to_string(), "[::1]:5060");
+        let c: SocketAddr = "192.0.2.1:1".parse().expect("addr");
+        assert_eq!(wake_addr(c), c);
+    }
+}
