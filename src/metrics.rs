@@ -61,6 +61,8 @@ pub enum EndReason {
     ByeFromPeer,
     ConnectionLost,
     SetupFailed,
+    /// The MSRP relay renewed the reservation under a new path.
+    RelayRenewal,
     Shutdown,
     Error,
 }
@@ -97,6 +99,7 @@ label_values! {
         ByeFromPeer => "bye_from_peer",
         ConnectionLost => "connection_lost",
         SetupFailed => "setup_failed",
+        RelayRenewal => "relay_renewal",
         Shutdown => "shutdown",
         Error => "error",
     }
@@ -206,6 +209,7 @@ impl Metrics {
             EndReason::ByeFromPeer,
             EndReason::ConnectionLost,
             EndReason::SetupFailed,
+            EndReason::RelayRenewal,
             EndReason::Shutdown,
             EndReason::Error,
         ] {

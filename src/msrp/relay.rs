@@ -69,6 +69,11 @@ pub struct RelayAuth {
     nc: u32,
     nonce: String,
     challenges: u32,
+    /// 423s answered (each adjusts Expires once).
+    intervals: u32,
+    /// The last challenge: an AUTH resent after a 423 answers it again
+    /// (the relay still wants credentials).
+    last_challenge: Option<DigestChallenge<'static>>,
 }
 
 impl RelayAuth {
@@ -92,6 +97,8 @@ impl RelayAuth {
             nc: 0,
             nonce: String::new(),
             challenges: 0,
+            intervals: 0,
+            last_challenge: None,
         }
     }
 
@@ -120,6 +127,7 @@ impl RelayAuth {
     /// challenges again).
     pub fn start(&mut self) -> Message<'static> {
         self.challenges = 0;
+        self.intervals = 0;
         self.build(None)
     }
 
@@ -165,6 +173,7 @@ impl RelayAuth {
                 }
                 let ch = ch.as_ref().clone().into_owned();
                 let creds = self.credentials_for(&ch, &cred.clone(), cnonce);
+                self.last_challenge = Some(ch);
                 AuthStep::Retry(Box::new(self.build(Some(creds))))
             }
             423 => {
@@ -174,10 +183,18 @@ impl RelayAuth {
                     .filter(|&m| m > self.expires)
                     .or(resp.headers.max_expires.filter(|&m| m < self.expires));
                 match fixed {
-                    Some(e) if self.challenges <= MAX_CHALLENGES => {
+                    Some(e) if self.intervals < MAX_CHALLENGES => {
                         self.expires = e;
-                        self.challenges += 1;
-                        AuthStep::Retry(Box::new(self.build(None)))
+                        self.intervals += 1;
+                        // Credentials again for the same challenge (next
+                        // nonce count), else the relay challenges anew.
+                        let creds = match (self.last_challenge.clone(), self.credentials.clone()) {
+                            (Some(ch), Some(cred)) => {
+                                Some(self.credentials_for(&ch, &cred, cnonce))
+                            }
+                            _ => None,
+                        };
+                        AuthStep::Retry(Box::new(self.build(creds)))
                     }
                     _ => AuthStep::Refused {
                         status: code,
@@ -338,6 +355,58 @@ mod tests {
         assert_eq!(
             RelayAuth::refresh_at(now, 300),
             now + Duration::from_secs(225)
+        );
+    }
+    /// 401, credentials, 423 Max-Expires: the AUTH is resent with the
+    /// adjusted Expires and credentials for the same challenge (next nonce
+    /// count), as Kamailio wants; a challenge is not counted as a refusal.
+    #[test]
+    fn interval_too_long_after_the_challenge_keeps_the_credentials() {
+        let mut a = RelayAuth::new(
+            uri("msrp://relay.example:2855;tcp"),
+            uri("msrp://gw.example:7000/s1;tcp"),
+            Some(Credentials {
+                username: "alice".into(),
+                password: "pw".into(),
+            }),
+            600,
+            "p".into(),
+        );
+        let first = a.start();
+        let ch = format!(
+            "MSRP {} 401 Unauthorized\r\nTo-Path: msrp://gw.example:7000/s1;tcp\r\nFrom-Path: msrp://relay.example:2855;tcp\r\nWWW-Authenticate: Digest realm=\"r\", nonce=\"n1\", qop=\"auth\"\r\n-------{}$\r\n",
+            first.tid, first.tid
+        );
+        let AuthStep::Retry(second) = a.on_response(&Message::parse(ch.as_bytes()).unwrap(), "cn")
+        else {
+            panic!()
+        };
+        let too_long = format!(
+            "MSRP {} 423 Interval Out-of-Bounds\r\nTo-Path: msrp://gw.example:7000/s1;tcp\r\nFrom-Path: msrp://relay.example:2855;tcp\r\nMax-Expires: 4\r\n-------{}$\r\n",
+            second.tid, second.tid
+        );
+        let AuthStep::Retry(third) =
+            a.on_response(&Message::parse(too_long.as_bytes()).unwrap(), "cn")
+        else {
+            panic!("a 423 with Max-Expires is retried")
+        };
+        assert_eq!(third.headers.expires, Some(4));
+        let c = third
+            .headers
+            .authorization
+            .as_ref()
+            .expect("credentials again");
+        assert_eq!(
+            c.response,
+            digest_response(
+                "alice",
+                "r",
+                "pw",
+                "AUTH",
+                "msrp://relay.example:2855;tcp",
+                "n1",
+                Some((2, "cn"))
+            )
         );
     }
 }

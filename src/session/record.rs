@@ -139,6 +139,8 @@ pub struct Session {
     pub last_activity: Instant,
     /// An idle check for this session is in the table's timer set.
     pub idle_armed: bool,
+    /// The relay renewed our path: end the session once quiet.
+    pub renewed: bool,
     /// Why it is ending, once it is.
     pub end_reason: Option<crate::metrics::EndReason>,
     pub to_session: u64,
@@ -180,6 +182,7 @@ impl Session {
             created: now,
             last_activity: now,
             idle_armed: false,
+            renewed: false,
             end_reason: None,
             to_session: 0,
             to_pager: 0,

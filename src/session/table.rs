@@ -331,9 +331,18 @@ impl SessionTable {
         self.sessions.len() < self.config.gateway.max_sessions as usize
     }
 
-    /// Something happened in session `id` (resets its idle timer).
+    /// Something happened in session `id` (resets its idle timer; ends a
+    /// session whose relay path was renewed once nothing is in flight).
     pub(super) fn touch(&mut self, id: SessionId, now: Instant) {
         let idle = self.config.gateway.idle_timeout;
+        if self
+            .sessions
+            .get(&id)
+            .is_some_and(|s| s.renewed && s.is_quiet() && s.state != State::Closing)
+        {
+            self.close_session(id, EndMetric::RelayRenewal, now);
+            return;
+        }
         if let Some(s) = self.sessions.get_mut(&id) {
             s.last_activity = now;
             if let Some(due) = s.idle_deadline(idle) {

@@ -390,6 +390,24 @@ impl SessionTable {
         let Some(s) = self.sessions.get_mut(&sid) else {
             return;
         };
+        if s.dialog.is_some() {
+            // The relay renewed the reservation under a new path (Kamailio
+            // does on every refresh) and the old one will expire. The peer
+            // knows only the old one: new messages of the pair go to a
+            // fresh session, and this one ends once nothing is in flight.
+            info!(
+                "session {sid} {}: the relay renewed our path; ending this session \
+                 once quiet, new messages get a fresh one",
+                s.key
+            );
+            s.renewed = true;
+            if self.by_key.get(&s.key) == Some(&sid) {
+                let key = s.key.clone();
+                self.by_key.remove(&key);
+            }
+            self.touch(sid, now);
+            return;
+        }
         match s.origin {
             Direction::PagerToSession => self.send_invite(sid, &path, now),
             Direction::SessionToPager => {

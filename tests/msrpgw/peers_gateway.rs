@@ -499,3 +499,58 @@ fn kamailio_relay_refusal_ends_in_408_not_200() {
     );
     assert!(refused.elapsed() >= Duration::from_millis(1500));
 }
+
+/// Kamailio renews a reservation under a new path: msrpgw ends the
+/// session once it is quiet (the peer only knows the old path, which
+/// expires), and the next message of the pair gets a fresh session.
+#[test]
+fn kamailio_relay_renewal_ends_the_session_and_the_next_message_gets_a_new_one() {
+    if !kamailio() {
+        return;
+    }
+    let p = Peer::start(
+        "bash",
+        &[
+            "kamailio_run.sh",
+            "msrp-relay",
+            "--auth",
+            "gw:s3cret",
+            "--expires",
+            "4",
+            "--min-expires",
+            "1",
+            "--timeout",
+            PEER_TIMEOUT,
+        ],
+    );
+    let relay_uri = format!("msrp://127.0.0.1:{};tcp", p.port);
+    let d = relay_gateway(&relay_uri, "gw", "s3cret");
+    let gw = d.sip_addr("udp");
+    let mut alice = Ua::new();
+    let mut bob = relay_session_user(&relay_uri, "gw", "s3cret");
+    alice.message(gw, "alice", &bob.uri("bob"), "first");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, _, _) = received_with_report(&mut bob, ours.key);
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    // The reservation (4 s) is renewed at 3 s: the quiet session ends.
+    let (bye, src) = bob.sip.request(Method::Bye);
+    bob.sip.answer(&bye, src, 200, "bob1", None);
+    alice.message(gw, "alice", &bob.uri("bob"), "second");
+    let (ours, _) = bob.accept_invite("text/plain");
+    let (held, body, _) = received_with_report(&mut bob, ours.key);
+    assert_eq!(body, b"second");
+    bob.msrp
+        .stack
+        .answer(ours.key, held, 200, None)
+        .expect("answer");
+    assert_eq!(alice.response().status, 200);
+    assert!(
+        d.log_text().contains("the relay renewed our path"),
+        "{}",
+        d.log_text()
+    );
+}
