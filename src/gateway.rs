@@ -2,8 +2,10 @@
 //! session table, signals, and the order things start and stop in.
 //!
 //! Owns: startup (SIP stack from the configuration, signal handler), the
-//! log line that says what listens where, and the join of everything the
-//! session table does not own itself.
+//! log line that says what listens where, the systemd notifications
+//! (`READY=1` once every listener is up, `STOPPING=1` when a stop signal
+//! arrives, the watchdog thread while the table runs; see [`crate::notify`]),
+//! and the join of everything the session table does not own itself.
 //!
 //! Must not: hold protocol state (the session table does) or decide what
 //! to answer to anything.
@@ -19,6 +21,7 @@ use crate::event::Event;
 use crate::ids::IdSource;
 use crate::metrics::Metrics;
 use crate::msrp::{MsrpStack, MsrpStackConfig};
+use crate::notify::{Notifier, Watchdog, watchdog_interval_from_env};
 use crate::session::table::SessionTable;
 use crate::sip::stack::LocalAddress;
 use crate::sip::transaction::Timers;
@@ -74,14 +77,39 @@ pub fn run(config: Config) -> Result<(), GatewayError> {
         }
         None => None,
     };
-    install_signal_handler(events_tx)?;
-    info!(
+    let notifier = Arc::new(Notifier::from_env().unwrap_or_else(|e| {
+        warn!("systemd: {e}; no service notifications");
+        Notifier::disabled()
+    }));
+    install_signal_handler(events_tx.clone(), notifier.clone())?;
+    let ready = format!(
         "msrpgw {} ready (instance {})",
         env!("CARGO_PKG_VERSION"),
         ids.instance()
     );
+    info!("{ready}");
+    notifier.ready(&ready);
+    // After READY=1: systemd counts the watchdog from then on.
+    let watchdog = match watchdog_interval_from_env() {
+        Some(interval) if notifier.is_enabled() => {
+            match Watchdog::start(notifier.clone(), interval, events_tx.clone()) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    warn!("systemd: cannot start the watchdog thread: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    // The table stops on Event::Stop, not when senders go away: this one
+    // is not needed past here.
+    drop(events_tx);
     let table = SessionTable::new(ua, msrp, config, ids, metrics);
     table.run(&events);
+    if let Some(w) = watchdog {
+        w.stop();
+    }
     if let Some(s) = status {
         s.shutdown();
     }
@@ -111,9 +139,13 @@ fn start_sip(
 
 /// SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) all stop
 /// the gateway; a second signal while stopping changes nothing, the grace
-/// period bounds the stop.
-fn install_signal_handler(events: Sender<Event>) -> Result<(), GatewayError> {
+/// period bounds the stop. systemd hears `STOPPING=1` as the stop begins.
+fn install_signal_handler(
+    events: Sender<Event>,
+    notifier: Arc<Notifier>,
+) -> Result<(), GatewayError> {
     ctrlc::set_handler(move || {
+        notifier.stopping();
         // The table may be busy: block briefly rather than lose the stop.
         if events
             .send_timeout(Event::Stop, std::time::Duration::from_secs(1))

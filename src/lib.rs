@@ -25,12 +25,14 @@
 //!   protocol state (UA core, sessions, timers) and runs both flows, with
 //!   its pure helpers (status mapping, SDP media, CPIM/IMDN content).
 //! - [`metrics`], [`status`]: counters and the HTTP status endpoint.
-//! - [`gateway`], [`logging`]: the daemon's wiring and log setup.
+//! - [`gateway`], [`logging`], [`notify`]: the daemon's wiring, log setup,
+//!   and systemd notifications (READY, STOPPING, the watchdog).
 //!
 //! Threads: one SIP UDP reader per socket, a SIP acceptor per TCP/TLS
 //! listener and a reader (TCP: plus a writer; TLS: one owner) per
 //! connection; the same for MSRP plus one thread per MSRP session that
-//! owns its sending; two resolver threads; the status acceptor; and the
+//! owns its sending; two resolver threads; the status acceptor; the
+//! systemd watchdog (when asked for); and the
 //! session-table thread, fed by one bounded crossbeam channel of
 //! [`event::Event`]s, which never blocks on a socket.
 //!
@@ -49,6 +51,7 @@ pub mod ids;
 pub mod logging;
 pub mod metrics;
 pub mod msrp;
+pub mod notify;
 pub mod proto;
 pub mod resolver;
 pub mod session;

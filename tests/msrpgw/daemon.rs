@@ -43,17 +43,24 @@ pub(crate) fn config_with(gateway: &str, extra: &str) -> String {
 
 impl Daemon {
     pub(crate) fn start(config_text: &str) -> Daemon {
-        Daemon::launch(config_text).unwrap_or_else(|log| panic!("msrpgw did not get ready:\n{log}"))
+        Daemon::start_with_env(config_text, &[])
+    }
+
+    /// As [`Daemon::start`], with `env` set in the process's environment
+    /// (after RUST_LOG, JOURNAL_STREAM and NOTIFY_SOCKET are removed).
+    pub(crate) fn start_with_env(config_text: &str, env: &[(&str, &str)]) -> Daemon {
+        Daemon::launch(config_text, env)
+            .unwrap_or_else(|log| panic!("msrpgw did not get ready:\n{log}"))
     }
 
     /// As [`Daemon::start`], `None` when the process does not get ready
     /// (a fixed port taken meanwhile, say).
     pub(crate) fn try_start(config_text: &str) -> Option<Daemon> {
-        Daemon::launch(config_text).ok()
+        Daemon::launch(config_text, &[]).ok()
     }
 
     /// Starts the process; its log when it does not get ready.
-    fn launch(config_text: &str) -> Result<Daemon, String> {
+    fn launch(config_text: &str, env: &[(&str, &str)]) -> Result<Daemon, String> {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let dir = std::env::temp_dir().join(format!("msrpgw-daemon-{}-{n}", std::process::id()));
@@ -66,6 +73,7 @@ impl Daemon {
             .env_remove("RUST_LOG")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
