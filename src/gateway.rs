@@ -133,8 +133,11 @@ fn start_sip(
     let local = LocalAddress {
         host: config.sip.host_for(first).to_string(),
     };
-    UaCore::start(transport, timers, local, ids, events)
-        .map_err(|e| GatewayError::Startup(format!("sip: {e}")))
+    let mut ua = UaCore::start(transport, timers, local, ids, events)
+        .map_err(|e| GatewayError::Startup(format!("sip: {e}")))?;
+    ua.stack_mut()
+        .set_max_transactions(config.sip.max_transactions as usize);
+    Ok(ua)
 }
 
 /// SIGINT, SIGTERM and SIGHUP (ctrlc's `termination` feature) all stop

@@ -109,6 +109,9 @@ pub const SIP_LISTEN: KeySpec = listen("sip");
 pub const SIP_ADVERTISED_HOST: KeySpec = string("sip", "advertised_host");
 pub const SIP_MAX_MESSAGE_BYTES: KeySpec = int("sip", "max_message_bytes", 1024, 16 * MIB, 65536);
 pub const SIP_MAX_CONNECTIONS: KeySpec = int("sip", "max_connections", 1, 1_000_000, 1024);
+/// About 1.8 KiB each while alive; a UDP MESSAGE lives 64·T1 after its
+/// answer, so this over 64·T1 is the sustained UDP request rate.
+pub const SIP_MAX_TRANSACTIONS: KeySpec = int("sip", "max_transactions", 1024, 4_000_000, 65_536);
 pub const SIP_T1_MS: KeySpec = int("sip", "t1_ms", 1, 60_000, 500);
 pub const SIP_T2_MS: KeySpec = int("sip", "t2_ms", 1, 60_000, 4000);
 pub const SIP_T4_MS: KeySpec = int("sip", "t4_ms", 1, 60_000, 5000);
@@ -172,6 +175,7 @@ pub const KEYS: &[KeySpec] = &[
     SIP_ADVERTISED_HOST,
     SIP_MAX_MESSAGE_BYTES,
     SIP_MAX_CONNECTIONS,
+    SIP_MAX_TRANSACTIONS,
     SIP_T1_MS,
     SIP_T2_MS,
     SIP_T4_MS,

@@ -61,6 +61,8 @@ pub struct SipConfig {
     pub max_message_bytes: u32,
     /// Inbound TCP and TLS connections at once.
     pub max_connections: u32,
+    /// Live SIP transactions at once; more requests get 503.
+    pub max_transactions: u32,
     /// RFC 3261 §17 timers; `t1 <= t2`.
     pub t1: Duration,
     pub t2: Duration,

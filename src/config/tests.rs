@@ -126,6 +126,7 @@ listen = ["udp:0.0.0.0:5060", "tcp:[::]:5060", "tls:192.0.2.1:5061"]
 advertised_host = "gw.example.net"
 max_message_bytes = 1024
 max_connections = 7
+max_transactions = 2048
 t1_ms = 100
 t2_ms = 100
 t4_ms = 60000
@@ -181,6 +182,7 @@ level = "trace"
     );
     assert_eq!(c.sip.max_message_bytes, 1024);
     assert_eq!(c.sip.max_connections, 7);
+    assert_eq!(c.sip.max_transactions, 2048);
     assert_eq!(
         (c.sip.t1, c.sip.t2),
         (Duration::from_millis(100), Duration::from_millis(100))

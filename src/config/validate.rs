@@ -690,6 +690,7 @@ impl<'a> Checker<'a> {
         self.unroutable_warning(&sip_listen, &SIP_ADVERTISED_HOST, sip_host_set);
         let sip_max_message_bytes = self.u32(&SIP_MAX_MESSAGE_BYTES);
         let sip_max_connections = self.u32(&SIP_MAX_CONNECTIONS);
+        let sip_max_transactions = self.u32(&SIP_MAX_TRANSACTIONS);
         let t1 = self.int(&SIP_T1_MS);
         let t2 = self.int(&SIP_T2_MS);
         let t4 = self.u64(&SIP_T4_MS);
@@ -752,6 +753,7 @@ impl<'a> Checker<'a> {
                 advertised_host: sip_host,
                 max_message_bytes: sip_max_message_bytes,
                 max_connections: sip_max_connections,
+                max_transactions: sip_max_transactions,
                 t1,
                 t2,
                 t4: Duration::from_millis(t4),

@@ -170,6 +170,12 @@ impl SipStack {
         self.policy.draining = draining;
     }
 
+    /// Caps live transactions (`[sip] max_transactions`); requests over
+    /// the cap get a stateless 503.
+    pub fn set_max_transactions(&mut self, max: usize) {
+        self.txn.set_max_transactions(max);
+    }
+
     /// Live transactions.
     pub fn transaction_count(&self) -> usize {
         self.txn.len()

@@ -346,3 +346,33 @@ fn daemon_status_endpoint() {
     // Still answering after all that.
     assert_eq!(http(a, b"GET /healthz HTTP/1.1\r\n\r\n").0, 200);
 }
+
+/// `[sip] max_transactions`: requests over the cap get 503 with
+/// Retry-After while the earlier transactions live (64·T1 over UDP).
+#[test]
+fn daemon_sheds_requests_over_the_transaction_cap() {
+    let text = config("").replace("t1_ms = 50\n", "t1_ms = 50\nmax_transactions = 1024\n");
+    let d = Daemon::start(&text);
+    let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("timeout");
+    let me = s.local_addr().expect("addr");
+    let total = 1100;
+    let mut codes = std::collections::BTreeMap::<u16, usize>::new();
+    for n in 0..total {
+        s.send_to(&options(1000 + n, "UDP", me), d.sip_addr("udp"))
+            .expect("send");
+        // Lock-step: one answer per request, so nothing is dropped.
+        let r = udp_final(&s).expect("an answer");
+        if r.status == 503 {
+            assert!(
+                r.headers
+                    .get(&msrpgw::proto::sip::HeaderName::RetryAfter)
+                    .is_some()
+            );
+        }
+        *codes.entry(r.status).or_default() += 1;
+    }
+    assert_eq!(codes.get(&200), Some(&1024), "{codes:?}");
+    assert_eq!(codes.get(&503), Some(&(total - 1024)), "{codes:?}");
+}

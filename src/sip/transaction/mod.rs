@@ -302,6 +302,12 @@ impl<D: Clone> TransactionLayer<D> {
         &self.config
     }
 
+    /// Changes the cap on live transactions (new requests over it get
+    /// [`Output::Overloaded`]); live ones are not touched.
+    pub fn set_max_transactions(&mut self, max: usize) {
+        self.config.max_transactions = max;
+    }
+
     /// Live transactions, client and server (terminated ones are removed
     /// at once).
     pub fn len(&self) -> usize {
