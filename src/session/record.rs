@@ -115,6 +115,8 @@ pub struct Session {
     pub invite: Option<RequestId>,
     /// The INVITE's Call-ID (logs, /sessions).
     pub call_id: String,
+    /// The SIP peer whose request made the session (logs).
+    pub sip_peer: String,
     /// Where MESSAGEs toward the pager user go (its URI).
     pub pager_target: Uri<'static>,
     /// To of MESSAGEs toward the pager user (name-addr, no tag).
@@ -170,6 +172,7 @@ impl Session {
             dialog: None,
             invite: None,
             call_id,
+            sip_peer: String::new(),
             pager_target,
             pager_addr,
             session_addr,

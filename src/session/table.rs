@@ -290,10 +290,11 @@ impl SessionTable {
         self.setup_timers
             .insert((s.created + self.config.msrp.transaction_timeout, id));
         info!(
-            "session {id} {}: created ({}, Call-ID {})",
+            "session {id} {}: created ({}, Call-ID {}, from {})",
             s.key,
             s.origin.as_str(),
-            s.call_id
+            s.call_id,
+            s.sip_peer
         );
         self.sessions.insert(id, s);
         id
@@ -484,8 +485,10 @@ impl SessionTable {
         let why = s.end_reason.unwrap_or(EndMetric::Error);
         self.metrics.session_ended(why);
         info!(
-            "session {id} {}: ended ({}; {} to session, {} to pager)",
+            "session {id} {} (Call-ID {}, {}): ended ({}; {} to session, {} to pager)",
             s.key,
+            s.call_id,
+            s.sip_peer,
             why.as_str(),
             s.to_session,
             s.to_pager

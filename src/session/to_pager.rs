@@ -104,6 +104,7 @@ impl SessionTable {
             now,
         );
         s.remote = Some(remote);
+        s.sip_peer = from.to_string();
         let sid = self.insert_session(s);
         match ns.local_path {
             Some(path) => self.answer_invite(sid, tx, request, from, &path, now),

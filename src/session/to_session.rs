@@ -146,6 +146,7 @@ impl SessionTable {
             now,
         );
         s.pending_invite = Some(invite);
+        s.sip_peer = from.to_string();
         s.waiting.push_back(msg);
         let sid = self.insert_session(s);
         if let Some(path) = ns.local_path {
