@@ -93,6 +93,17 @@ pub struct PagerMessage {
     pub call_id: String,
 }
 
+/// A complete message from the session user waiting for the previous
+/// one's MESSAGE to be answered (I4: one MESSAGE toward the pager user at
+/// a time keeps the order whatever the SIP path does).
+#[derive(Debug)]
+pub struct ToPager {
+    pub held: Option<crate::event::HeldId>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    pub arrived: Instant,
+}
+
 /// An INVITE answered once the relay gave our path (session → pager with
 /// a relay).
 #[derive(Debug)]
@@ -134,6 +145,10 @@ pub struct Session {
     pub waiting: VecDeque<PagerMessage>,
     /// MESSAGEs whose SEND is out, by tag.
     pub sending: HashMap<u64, PagerMessage>,
+    /// Session messages waiting for their turn toward the pager user.
+    pub to_pager_queue: VecDeque<ToPager>,
+    /// A MESSAGE toward the pager user is out.
+    pub to_pager_busy: bool,
     /// MESSAGEs whose SEND a relay accepted (its 200 is hop by hop, RFC
     /// 4976 §6), waiting for the far end's success REPORT, by tag.
     pub confirming: HashMap<u64, PagerMessage>,
@@ -182,6 +197,8 @@ impl Session {
             waiting: VecDeque::new(),
             sending: HashMap::new(),
             confirming: HashMap::new(),
+            to_pager_queue: VecDeque::new(),
+            to_pager_busy: false,
             created: now,
             last_activity: now,
             idle_armed: false,
@@ -213,7 +230,7 @@ impl Session {
 
     /// Whether nothing is in flight (a session is only idled out then).
     pub fn is_quiet(&self) -> bool {
-        self.in_flight() == 0
+        self.in_flight() == 0 && !self.to_pager_busy && self.to_pager_queue.is_empty()
     }
 
     pub fn row(&self, now: Instant) -> SessionRow {

@@ -482,6 +482,13 @@ impl SessionTable {
         for m in unanswered {
             self.answer_pager(m, 480, "Temporarily Unavailable (session ended)", now);
         }
+        for m in s.to_pager_queue.drain(..) {
+            if let Some(h) = m.held {
+                let _ = self
+                    .msrp
+                    .answer(s.msrp, h, 481, Some("session ended".to_owned()));
+            }
+        }
         let why = s.end_reason.unwrap_or(EndMetric::Error);
         self.metrics.session_ended(why);
         info!(

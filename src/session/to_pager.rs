@@ -23,7 +23,7 @@ use crate::proto::sip::{HeaderName, Method, SipRequest, SipResponse};
 use crate::session::content;
 use crate::session::mapping::{SipResult, msrp_status_for_message};
 use crate::session::media::{LocalMedia, RemoteMedia, local_sdp};
-use crate::session::record::{PairKey, PendingAnswer, Session, SessionId, State};
+use crate::session::record::{PairKey, PendingAnswer, Session, SessionId, State, ToPager};
 use crate::session::table::{Delivery, SessionTable, refuse};
 use crate::session::to_session::{identity, without_tag};
 use crate::sip::transaction::ServerTxId;
@@ -233,46 +233,81 @@ impl SessionTable {
             }
             return;
         }
-        let pb = content::to_pager(content_type, body);
-        let mut msg = SipRequest::new(Method::Message, s.pager_target.clone());
-        msg.push_header(HeaderName::MaxForwards, "70");
-        msg.push_header(
-            HeaderName::From,
-            format!("{};tag={}", s.session_addr, self.ids.tag()),
-        );
-        msg.push_header(HeaderName::To, s.pager_addr.clone());
-        msg.push_header(HeaderName::CallId, self.ids.call_id());
-        msg.push_header(HeaderName::CSeq, "1 MESSAGE");
-        msg.set_body(pb.content_type, pb.body);
-        let hop = self
-            .config
-            .routing
-            .pager_next_hop
-            .clone()
-            .unwrap_or_else(|| s.pager_target.clone());
-        let msrp = s.msrp;
-        match self.ua.send_request(msg, &hop, now) {
-            Ok(rid) => {
-                s.to_pager += 1;
-                self.deliveries.insert(
-                    rid,
-                    Delivery {
-                        session: sid,
-                        msrp,
-                        held,
-                        arrived: now,
-                        imdn: pb.imdn,
-                    },
-                );
-                self.touch(sid, now);
-            }
-            Err(e) => {
-                warn!("session {sid} {}: MESSAGE not sent: {e}", s.key);
-                let mapped = msrp_status_for_message(SipResult::Status(503, "Service Unavailable"));
-                if let Some(h) = held {
+        let m = ToPager {
+            held,
+            content_type: content_type.map(str::to_owned),
+            body: body.to_vec(),
+            arrived: now,
+        };
+        if s.to_pager_busy {
+            s.to_pager_queue.push_back(m);
+            return;
+        }
+        self.send_to_pager(sid, m, now);
+    }
+
+    /// Sends one session message as a MESSAGE toward the pager user; the
+    /// next waits for its final response. A MESSAGE that cannot even be
+    /// sent is answered at once and the next one tried.
+    fn send_to_pager(&mut self, sid: SessionId, first: ToPager, now: Instant) {
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            let Some(s) = self.sessions.get_mut(&sid) else {
+                return;
+            };
+            if s.state == State::Closing {
+                if let Some(h) = m.held {
                     let _ = self
                         .msrp
-                        .answer(msrp, h, mapped.status, Some(mapped.reason));
+                        .answer(s.msrp, h, 481, Some("session ending".to_owned()));
+                }
+                next = s.to_pager_queue.pop_front();
+                continue;
+            }
+            let pb = content::to_pager(m.content_type.as_deref(), &m.body);
+            let mut msg = SipRequest::new(Method::Message, s.pager_target.clone());
+            msg.push_header(HeaderName::MaxForwards, "70");
+            msg.push_header(
+                HeaderName::From,
+                format!("{};tag={}", s.session_addr, self.ids.tag()),
+            );
+            msg.push_header(HeaderName::To, s.pager_addr.clone());
+            msg.push_header(HeaderName::CallId, self.ids.call_id());
+            msg.push_header(HeaderName::CSeq, "1 MESSAGE");
+            msg.set_body(pb.content_type, pb.body);
+            let hop = self
+                .config
+                .routing
+                .pager_next_hop
+                .clone()
+                .unwrap_or_else(|| s.pager_target.clone());
+            let msrp = s.msrp;
+            match self.ua.send_request(msg, &hop, now) {
+                Ok(rid) => {
+                    s.to_pager += 1;
+                    s.to_pager_busy = true;
+                    self.deliveries.insert(
+                        rid,
+                        Delivery {
+                            session: sid,
+                            msrp,
+                            held: m.held,
+                            arrived: m.arrived,
+                            imdn: pb.imdn,
+                        },
+                    );
+                    self.touch(sid, now);
+                }
+                Err(e) => {
+                    warn!("session {sid} {}: MESSAGE not sent: {e}", s.key);
+                    let mapped =
+                        msrp_status_for_message(SipResult::Status(503, "Service Unavailable"));
+                    if let Some(h) = m.held {
+                        let _ = self
+                            .msrp
+                            .answer(msrp, h, mapped.status, Some(mapped.reason));
+                    }
+                    next = s.to_pager_queue.pop_front();
                 }
             }
         }
@@ -309,6 +344,14 @@ impl SessionTable {
                     .msrp
                     .send(d.msrp, OutgoingMessage::new(tag, n.content_type, n.body));
             }
+        }
+        // The pager user answered: the next session message may go.
+        let next = self.sessions.get_mut(&d.session).and_then(|s| {
+            s.to_pager_busy = false;
+            s.to_pager_queue.pop_front()
+        });
+        if let Some(m) = next {
+            self.send_to_pager(d.session, m, now);
         }
         self.touch(d.session, now);
     }

@@ -927,3 +927,42 @@ fn session_setup_that_never_completes_gets_408_and_cancel() {
     bob.sip.answer(&cancel, src, 200, "ring", None);
     bob.sip.answer(&invite, src, 487, "ring", None);
 }
+
+/// I4 toward the pager user: one MESSAGE at a time per session, the next
+/// after the previous one's final response, so their order survives any
+/// SIP path; each MSRP response follows its own MESSAGE's answer.
+#[test]
+fn session_messages_reach_the_pager_one_at_a_time_in_order() {
+    let d = Daemon::start(&config(""));
+    let gw = d.sip_addr("udp");
+    let dave = Ua::new();
+    let mut carol = SessionUser::new();
+    let dave_uri = format!("sip:dave@{}", dave.addr);
+    let (ours, call_id, ok) = carol.invite(gw, &dave_uri, "text/plain", "");
+    assert_eq!(ok.status, 200);
+    carol.ack_and_connect(gw, &ours, &call_id, &ok);
+    for (tag, body) in [(1u64, "one"), (2, "two"), (3, "three")] {
+        carol
+            .msrp
+            .stack
+            .send(
+                ours.key,
+                OutgoingMessage::new(tag, "text/plain", body.as_bytes().to_vec()),
+            )
+            .expect("send");
+    }
+    for (tag, body) in [(1u64, "one"), (2, "two"), (3, "three")] {
+        let (msg, src) = dave.request(Method::Message);
+        assert_eq!(msg.body.as_ref(), body.as_bytes());
+        // Nothing else comes while this one is unanswered.
+        if let Some((SipMessage::Request(r), _)) = dave.next(Duration::from_millis(250)) {
+            assert_eq!(
+                r.body.as_ref(),
+                body.as_bytes(),
+                "only retransmissions of {body}"
+            );
+        }
+        dave.answer(&msg, src, 200, &format!("d{tag}"), None);
+        assert_eq!(carol.msrp.outcome(ours.key, tag), SendOutcome::Delivered);
+    }
+}
