@@ -40,6 +40,8 @@ pub struct Env {
     start: Instant,
     pub tracker: Tracker,
     pub stop: AtomicBool,
+    /// The gateway process went away during the run.
+    pub gateway_gone: AtomicBool,
     /// The gateway's SIP UDP address.
     pub gateway: SocketAddr,
     /// The bench's T1 for its own UDP retransmissions.
@@ -60,6 +62,7 @@ impl Env {
             start: Instant::now(),
             tracker: Tracker::default(),
             stop: AtomicBool::new(false),
+            gateway_gone: AtomicBool::new(false),
             gateway,
             t1_ns: u64::try_from(t1.as_nanos())
                 .unwrap_or(u64::MAX)
@@ -345,7 +348,9 @@ impl Pager {
         )
         .into_bytes();
         env.tracker.offered.fetch_add(1, Relaxed);
-        let send = self.sock.send_to(&m, env.gateway);
+        // In the table before it leaves: the answer may come back before
+        // send_to returns.
+        let datagram = m.clone();
         self.in_flight.insert(
             id,
             Pending {
@@ -358,6 +363,7 @@ impl Pager {
                 deadline_ns: now + 64 * env.t1_ns,
             },
         );
+        let send = self.sock.send_to(&datagram, env.gateway);
         if send.is_err() {
             // Left in flight: the retransmission timer tries again.
             env.tracker.errors.fetch_add(1, Relaxed);

@@ -81,7 +81,7 @@ impl Peers {
     /// Waits until nothing is in flight (or `limit`).
     fn drain(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
-        while self.in_flight() > 0 && Instant::now() < deadline {
+        while self.in_flight() > 0 && Instant::now() < deadline && !self.env.stop.load(Relaxed) {
             thread::sleep(Duration::from_millis(10));
         }
     }
@@ -114,6 +114,12 @@ fn start(plan: &Plan, env: Arc<Env>) -> std::io::Result<Peers> {
                     let dt = last.elapsed().as_secs_f64();
                     last = Instant::now();
                     let g = pid.and_then(sample);
+                    if pid.is_some() && g.is_none_or(|g| g.threads == 0) {
+                        // Gone (or a zombie): nothing will answer any more.
+                        eprintln!("msrpgw-bench: the gateway process is gone; stopping");
+                        e.gateway_gone.store(true, Relaxed);
+                        e.stop.store(true, Relaxed);
+                    }
                     if let (Some(g), Ok(mut pk)) = (g, pk.lock()) {
                         let cur = pk.unwrap_or_default();
                         *pk = Some(ProcSample {
@@ -195,6 +201,7 @@ fn open_p2s(peers: &Peers, from: u64, to: u64, limit: Duration) {
     let deadline = Instant::now() + limit;
     while env.tracker.finals_total() + env.tracker.timeouts.load(Relaxed) < target
         && Instant::now() < deadline
+        && !env.stop.load(Relaxed)
     {
         thread::sleep(Duration::from_millis(5));
     }
@@ -215,7 +222,7 @@ fn open_s2p(
     let mut next = from;
     let mut failed_before = env.tracker.setup_failures.load(Relaxed);
     let mut outstanding = 0u64;
-    while (next < to || outstanding > 0) && Instant::now() < deadline {
+    while (next < to || outstanding > 0) && Instant::now() < deadline && !env.stop.load(Relaxed) {
         while next < to && outstanding < window.max(1) {
             peers.session.invite(next, peers.pager.addr);
             next += 1;
@@ -312,6 +319,9 @@ pub fn run(plan: &Plan, gateway: SocketAddr, t1: Duration, size: usize) -> std::
             let mut seqs: Vec<u64> = Vec::new();
             let session = peers.session.addr;
             for &target in &plan.steps {
+                if env.stop.load(Relaxed) {
+                    break;
+                }
                 let t0 = Instant::now();
                 if target > open {
                     open_p2s(&peers, open, target, SETUP_LIMIT);
@@ -322,8 +332,6 @@ pub fn run(plan: &Plan, gateway: SocketAddr, t1: Duration, size: usize) -> std::
                 env.tracker.reset_latency();
                 let before = env.tracker.delivered.load(Relaxed);
                 let t1 = Instant::now();
-                let base = env.tracker.offered.load(Relaxed);
-                let _ = base;
                 pace(&env, plan.rate, plan.step_duration, |k| {
                     let pair = k % open;
                     let seq = &mut seqs[pair as usize];
@@ -408,6 +416,7 @@ pub fn run(plan: &Plan, gateway: SocketAddr, t1: Duration, size: usize) -> std::
         delivery_latency: t.delivery_latency(),
         gateway: gateway_end,
         gateway_peak,
+        gateway_exited: env.gateway_gone.load(Relaxed),
         steps,
     })
 }

@@ -266,6 +266,8 @@ pub struct Report {
     pub delivery_latency: Latency,
     pub gateway: Option<ProcSample>,
     pub gateway_peak: Option<ProcSample>,
+    /// The gateway process exited during the run (crash, kill).
+    pub gateway_exited: bool,
     pub steps: Vec<Step>,
 }
 
@@ -328,6 +330,9 @@ impl Report {
         ];
         for (k, v) in rows {
             let _ = writeln!(s, "  {k:<40} {v}");
+        }
+        if self.gateway_exited {
+            let _ = writeln!(s, "  THE GATEWAY PROCESS EXITED DURING THE RUN");
         }
         if !self.steps.is_empty() {
             let _ = writeln!(
