@@ -463,7 +463,13 @@ impl Pager {
 
 /// The write half of one MSRP connection and the paths of its session.
 pub struct Conn {
-    writer: Mutex<TcpStream>,
+    /// Shared by the reader and the writers (`&TcpStream` reads and
+    /// writes): one descriptor per connection, not a dup for each side,
+    /// so 10,000 sessions fit under a 20,000 descriptor limit.
+    stream: Arc<TcpStream>,
+    /// Whole messages only: the sender thread and the reader (answering
+    /// SENDs) must not interleave their writes.
+    write: Mutex<()>,
     /// The gateway's a=path (To-Path of our SENDs).
     to_path: String,
     /// Ours (From-Path).
@@ -770,11 +776,12 @@ impl SessionSide {
         let stream = TcpStream::connect((host.trim_matches(['[', ']']), port)).ok()?;
         let _ = stream.set_nodelay(true);
         let conn = Arc::new(Conn {
-            writer: Mutex::new(stream.try_clone().ok()?),
+            stream: Arc::new(stream),
+            write: Mutex::new(()),
             to_path: to_path.join(" "),
             from_path,
         });
-        self.spawn_reader(stream, conn.clone());
+        self.spawn_reader(conn.clone());
         Some(conn)
     }
 
@@ -784,16 +791,13 @@ impl SessionSide {
                 Ok((stream, _)) => {
                     let _ = stream.set_nonblocking(false);
                     let _ = stream.set_nodelay(true);
-                    let Ok(w) = stream.try_clone() else {
-                        self.env.tracker.errors.fetch_add(1, Relaxed);
-                        continue;
-                    };
                     let conn = Arc::new(Conn {
-                        writer: Mutex::new(w),
+                        stream: Arc::new(stream),
+                        write: Mutex::new(()),
                         to_path: String::new(),
                         from_path: String::new(),
                     });
-                    self.spawn_reader(stream, conn);
+                    self.spawn_reader(conn);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     thread::sleep(Duration::from_millis(1));
@@ -806,11 +810,11 @@ impl SessionSide {
         }
     }
 
-    fn spawn_reader(&self, stream: TcpStream, conn: Arc<Conn>) {
+    fn spawn_reader(&self, conn: Arc<Conn>) {
         let env = self.env.clone();
         let sends = self.sends.clone();
         self.env.spawn("bench-msrp".into(), CONN_STACK, move || {
-            read_msrp(&env, stream, &conn, &sends);
+            read_msrp(&env, &conn, &sends);
         });
     }
 
@@ -842,10 +846,7 @@ impl SessionSide {
                 deadline_ns: now + MSRP_TIMEOUT_NS,
             },
         );
-        let written = conn
-            .writer
-            .lock()
-            .is_ok_and(|mut w| w.write_all(m.as_bytes()).is_ok());
+        let written = conn.write_all(m.as_bytes());
         if !written && self.sends.remove(id).is_some() {
             env.tracker.errors.fetch_add(1, Relaxed);
             env.release();
@@ -878,7 +879,16 @@ fn answer_sdp(msrp: SocketAddr, path: &str, setup: &str) -> String {
 
 /// One MSRP connection's reader: answers every SEND with 200 (recording
 /// the delivery) and matches responses to our SENDs.
-fn read_msrp(env: &Env, mut stream: TcpStream, conn: &Conn, sends: &InFlight) {
+impl Conn {
+    fn write_all(&self, bytes: &[u8]) -> bool {
+        self.write
+            .lock()
+            .is_ok_and(|_g| (&*self.stream).write_all(bytes).is_ok())
+    }
+}
+
+fn read_msrp(env: &Env, conn: &Conn, sends: &InFlight) {
+    let mut stream = &*conn.stream;
     let _ = stream.set_read_timeout(Some(READ_POLL));
     let limits = FrameLimits::default();
     let mut framer = Framer::new();
@@ -924,10 +934,7 @@ fn read_msrp(env: &Env, mut stream: TcpStream, conn: &Conn, sends: &InFlight) {
                     if let Ok(ok) = MsrpMessage::response_for(&msg, 200, None) {
                         out.clear();
                         ok.encode(&mut out);
-                        let written = conn
-                            .writer
-                            .lock()
-                            .is_ok_and(|mut w| w.write_all(&out).is_ok());
+                        let written = conn.write_all(&out);
                         if !written {
                             return;
                         }
