@@ -56,7 +56,10 @@ options:
   --t1-ms MS         the bench's own SIP T1 for retransmissions (default 500)
   --bind IP          local address of the bench's sockets (default 127.0.0.1)
   --spawn PATH       start this msrpgw binary on loopback ephemeral ports
-  --gw-t1-ms MS      [sip] t1_ms of the spawned gateway (default 50)
+  --gw-t1-ms MS      [sip] t1_ms of the spawned gateway (default 50; a UDP
+                     server transaction lives 64*T1 after its answer)
+  --gw-t4-ms MS      [sip] t4_ms of the spawned gateway (default 500; a UDP
+                     client non-INVITE transaction lives T4 after its answer)
   --gw-log LEVEL     [log] level of the spawned gateway (default info;
                      it must log its listeners and readiness at info)
   --gw-config TEXT   TOML appended to the spawned gateway's configuration
@@ -101,6 +104,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
         json: false,
         gw: GatewayOptions {
             t1_ms: 50,
+            t4_ms: 500,
             max_sessions: 20_000,
             queue_depth: 1024,
             log_level: "info".into(),
@@ -136,6 +140,7 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--bind" => a.plan.bind = num(flag, it.next())?,
             "--spawn" => a.spawn = Some(PathBuf::from(it.next().ok_or("--spawn needs a path")?)),
             "--gw-t1-ms" => a.gw.t1_ms = num(flag, it.next())?,
+            "--gw-t4-ms" => a.gw.t4_ms = num(flag, it.next())?,
             "--gw-log" => a.gw.log_level = it.next().ok_or("--gw-log needs a level")?.clone(),
             "--gw-config" => a.gw.extra = it.next().ok_or("--gw-config needs text")?.clone(),
             "--sip" => a.sip = Some(num(flag, it.next())?),

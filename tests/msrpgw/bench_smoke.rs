@@ -44,6 +44,7 @@ fn assert_clean(r: &Value) {
     assert_eq!(n(r, "order_violations"), 0, "{r:#}");
     assert_eq!(n(r, "setup_failures"), 0, "{r:#}");
     assert_eq!(n(r, "timeouts"), 0, "{r:#}");
+    assert_eq!(n(r, "errors"), 0, "{r:#}");
     assert_eq!(r["gateway_exited"].as_bool(), Some(false), "{r:#}");
     let offered = n(r, "offered");
     assert!(offered > 0, "{r:#}");

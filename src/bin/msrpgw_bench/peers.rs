@@ -470,6 +470,8 @@ pub struct Conn {
     /// Whole messages only: the sender thread and the reader (answering
     /// SENDs) must not interleave their writes.
     write: Mutex<()>,
+    /// A write failed: the gateway closed the connection.
+    dead: AtomicBool,
     /// The gateway's a=path (To-Path of our SENDs).
     to_path: String,
     /// Ours (From-Path).
@@ -707,7 +709,15 @@ impl SessionSide {
 
     fn response(&self, r: &SipResponse<'_>, src: SocketAddr) {
         let env = &self.env;
-        if r.status < 200 || r.headers.cseq().map(|c| c.method) != Ok(Method::Invite) {
+        if r.status < 200 {
+            return;
+        }
+        if r.headers.cseq().map(|c| c.method) != Ok(Method::Invite) {
+            // A refused BYE, or any answer to an ACK (which has none when
+            // well-formed): something the bench sent was wrong.
+            if r.status >= 300 || r.headers.cseq().map(|c| c.method) == Ok(Method::Ack) {
+                env.tracker.errors.fetch_add(1, Relaxed);
+            }
             return;
         }
         let call_id = r.headers.call_id().unwrap_or("").to_owned();
@@ -723,6 +733,8 @@ impl SessionSide {
             return;
         }
         let me = self.addr;
+        // A branch of token characters only (the Call-ID has an '@').
+        let n = self.next_id.fetch_add(1, Relaxed);
         let target = r
             .headers
             .get(&HeaderName::Contact)
@@ -733,7 +745,7 @@ impl SessionSide {
             })
             .unwrap_or_else(|| format!("sip:{}", env.gateway));
         let ack = format!(
-            "ACK {target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ba{call_id}\r\n\
+            "ACK {target} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-ba{n}\r\n\
              Max-Forwards: 70\r\nFrom: {}\r\nTo: {}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\n\
              Content-Length: 0\r\n\r\n",
             r.headers.get(&HeaderName::From).unwrap_or(""),
@@ -778,6 +790,7 @@ impl SessionSide {
         let conn = Arc::new(Conn {
             stream: Arc::new(stream),
             write: Mutex::new(()),
+            dead: AtomicBool::new(false),
             to_path: to_path.join(" "),
             from_path,
         });
@@ -794,6 +807,7 @@ impl SessionSide {
                     let conn = Arc::new(Conn {
                         stream: Arc::new(stream),
                         write: Mutex::new(()),
+                        dead: AtomicBool::new(false),
                         to_path: String::new(),
                         from_path: String::new(),
                     });
@@ -819,9 +833,14 @@ impl SessionSide {
     }
 
     /// Sends message `seq` of `pair` as an MSRP SEND on `conn`; the caller
-    /// holds a window token.
-    pub fn send(&self, conn: &Conn, pair: u64, seq: u64) {
+    /// holds a window token. False (token given back, nothing offered)
+    /// when the connection is gone.
+    pub fn send(&self, conn: &Conn, pair: u64, seq: u64) -> bool {
         let env = &self.env;
+        if conn.dead.load(Relaxed) {
+            env.release();
+            return false;
+        }
         let id = self.next_id.fetch_add(1, Relaxed);
         let now = env.now_ns();
         let body = body(pair, seq, now, env.size);
@@ -847,10 +866,18 @@ impl SessionSide {
             },
         );
         let written = conn.write_all(m.as_bytes());
-        if !written && self.sends.remove(id).is_some() {
-            env.tracker.errors.fetch_add(1, Relaxed);
-            env.release();
+        if !written {
+            // Counted once per connection; the SEND in flight was offered
+            // and will never be answered: a timeout, not a silent drop.
+            if !conn.dead.swap(true, Relaxed) {
+                env.tracker.errors.fetch_add(1, Relaxed);
+            }
+            if self.sends.remove(id).is_some() {
+                env.tracker.timeouts.fetch_add(1, Relaxed);
+                env.release();
+            }
         }
+        written
     }
 
     pub fn in_flight(&self) -> usize {

@@ -441,10 +441,19 @@ fn run_s2p(peers: &Peers, rate: u64, duration: Duration, conns: &[(u64, Arc<Conn
     }
     let n = conns.len() as u64;
     let mut seqs = vec![0u64; conns.len()];
+    let mut failed_in_a_row = 0;
     pace(&peers.env, rate, duration, |k| {
         let i = (k % n) as usize;
         let (pair, conn) = &conns[i];
-        peers.session.send(conn, *pair, seqs[i]);
-        seqs[i] += 1;
+        if peers.session.send(conn, *pair, seqs[i]) {
+            seqs[i] += 1;
+            failed_in_a_row = 0;
+        } else {
+            failed_in_a_row += 1;
+            if failed_in_a_row >= n {
+                // Every connection is gone: nothing left to offer.
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
     });
 }
