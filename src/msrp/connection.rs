@@ -64,6 +64,11 @@ const INPUT_QUEUE_DEPTH: usize = 256;
 /// How long a reader waits for a session to take a message.
 pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Bytes a plain-TCP reader takes per read. Small on purpose: the buffer is
+/// zeroed, so every byte of it is resident for as long as the connection
+/// lives, and 10,000 sessions hold 10,000 readers (64 KiB each cost about
+/// 600 MB of RSS at 10,000 sessions); an MSRP chunk is 2 KiB by default.
+const READ_BUFFER: usize = 8 * 1024;
 const TLS_MIN_WAIT: Duration = Duration::from_millis(1);
 const TLS_MAX_WAIT: Duration = Duration::from_millis(32);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -833,7 +838,7 @@ fn start_plain(
         let _ = stream.set_read_timeout(Some(POLL_INTERVAL));
         let mut conn = ConnReader::new(sh2.clone(), id, peer);
         let mut stream = stream;
-        let mut tmp = vec![0u8; 64 * 1024];
+        let mut tmp = vec![0u8; READ_BUFFER];
         let started = Instant::now();
         let reason = loop {
             if sh2.stopping() {
@@ -994,7 +999,9 @@ impl ConnReader {
             sh,
             id,
             peer,
-            buf: Vec::with_capacity(64 * 1024),
+            // Grows on demand (a large chunk); most connections carry
+            // small messages.
+            buf: Vec::with_capacity(READ_BUFFER),
             framer: Framer::new(),
             bound: HashMap::new(),
         }

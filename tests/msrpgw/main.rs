@@ -1,6 +1,7 @@
 //! The integration test binary: corpus tests for every codec, the SIP and
 //! MSRP stacks through real sockets, and the real daemon on loopback.
 
+mod bench_smoke;
 mod check_config;
 mod config;
 mod corpus;
