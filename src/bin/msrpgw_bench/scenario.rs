@@ -390,6 +390,7 @@ pub fn run(plan: &Plan, gateway: SocketAddr, t1: Duration, size: usize) -> std::
             finals[1], finals[2], finals[3], finals[4], finals[5], finals[6],
         ],
         finals_unparsable: finals[0],
+        finals_by_code: t.by_code(),
         stray_finals: t.stray_finals.load(Relaxed),
         retransmits: t.retransmits.load(Relaxed),
         timeouts: t.timeouts.load(Relaxed),
