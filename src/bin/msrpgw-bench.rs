@@ -24,6 +24,7 @@ mod stats;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use scenario::{Plan, Scenario};
@@ -173,6 +174,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // ctrlc's `termination` feature: SIGTERM and SIGHUP too.
+    if let Err(e) = ctrlc::set_handler(|| scenario::INTERRUPTED.store(true, Ordering::Relaxed)) {
+        eprintln!("msrpgw-bench: no signal handler ({e}); an interrupted run orphans --spawn");
+    }
     let gateway = match &args.spawn {
         Some(path) => match Gateway::start(path, &args.gw) {
             Ok(g) => Some(g),

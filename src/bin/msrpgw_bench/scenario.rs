@@ -5,7 +5,7 @@
 //! Must not: parse or build wire messages (that is `peers`).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -45,6 +45,10 @@ impl Scenario {
         }
     }
 }
+
+/// Set by SIGINT/SIGTERM: the run ends early (and a spawned gateway is
+/// stopped, not orphaned).
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// One run's parameters.
 #[derive(Debug, Clone)]
@@ -106,6 +110,9 @@ fn start(plan: &Plan, env: Arc<Env>) -> std::io::Result<Peers> {
                 let mut last_ok = 0;
                 while !e.stop.load(Relaxed) {
                     thread::sleep(Duration::from_millis(5));
+                    if INTERRUPTED.load(Relaxed) {
+                        e.stop.store(true, Relaxed);
+                    }
                     p.tick();
                     s.tick();
                     if last.elapsed() < Duration::from_secs(1) {
