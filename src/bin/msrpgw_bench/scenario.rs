@@ -65,6 +65,8 @@ pub struct Plan {
     pub bind: IpAddr,
     pub gateway_pid: Option<u32>,
     pub progress: bool,
+    /// Pager users send their MESSAGEs over TCP to this address.
+    pub pager_tcp: Option<SocketAddr>,
 }
 
 /// The peers of one run.
@@ -92,9 +94,9 @@ impl Peers {
 }
 
 fn start(plan: &Plan, env: Arc<Env>) -> std::io::Result<Peers> {
-    let (pager, h1) = Pager::start(env.clone(), plan.bind)?;
+    let (pager, pager_threads) = Pager::start(env.clone(), plan.bind, plan.pager_tcp)?;
     let (session, ready, mut threads) = SessionSide::start(env.clone(), plan.bind)?;
-    threads.push(h1);
+    threads.extend(pager_threads);
     let peak = Arc::new(Mutex::new(None::<ProcSample>));
     // Timers (retransmission, expiry), /proc samples and progress.
     let (p, s, e, pk) = (pager.clone(), session.clone(), env.clone(), peak.clone());
