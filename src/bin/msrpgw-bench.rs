@@ -24,6 +24,7 @@ mod stats;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use scenario::{Plan, Scenario};
@@ -64,6 +65,9 @@ options:
                      it must log its listeners and readiness at info)
   --gw-config TEXT   TOML appended to the spawned gateway's configuration
   --sip IP:PORT      the gateway's SIP UDP address (instead of --spawn)
+  --sip-tcp IP:PORT  the gateway's SIP TCP address (for --pager-tcp)
+  --pager-tcp        pager users send their MESSAGEs over one TCP connection
+                     (default UDP; what the gateway sends them stays UDP)
   --gateway-pid PID  sample RSS and threads of this process from /proc
   --json             print the report as JSON
   --quiet            no progress on stderr
@@ -73,6 +77,8 @@ struct Args {
     plan: Plan,
     spawn: Option<PathBuf>,
     sip: Option<SocketAddr>,
+    sip_tcp: Option<SocketAddr>,
+    pager_tcp: bool,
     t1: Duration,
     size: usize,
     json: bool,
@@ -96,9 +102,12 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             bind: IpAddr::from([127, 0, 0, 1]),
             gateway_pid: None,
             progress: true,
+            pager_tcp: None,
         },
         spawn: None,
         sip: None,
+        sip_tcp: None,
+        pager_tcp: false,
         t1: Duration::from_millis(500),
         size: 64,
         json: false,
@@ -144,6 +153,8 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--gw-log" => a.gw.log_level = it.next().ok_or("--gw-log needs a level")?.clone(),
             "--gw-config" => a.gw.extra = it.next().ok_or("--gw-config needs text")?.clone(),
             "--sip" => a.sip = Some(num(flag, it.next())?),
+            "--sip-tcp" => a.sip_tcp = Some(num(flag, it.next())?),
+            "--pager-tcp" => a.pager_tcp = true,
             "--gateway-pid" => a.plan.gateway_pid = Some(num(flag, it.next())?),
             "--json" => a.json = true,
             "--quiet" => a.plan.progress = false,
@@ -173,6 +184,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // ctrlc's `termination` feature: SIGTERM and SIGHUP too.
+    if let Err(e) = ctrlc::set_handler(|| scenario::INTERRUPTED.store(true, Ordering::Relaxed)) {
+        eprintln!("msrpgw-bench: no signal handler ({e}); an interrupted run orphans --spawn");
+    }
     let gateway = match &args.spawn {
         Some(path) => match Gateway::start(path, &args.gw) {
             Ok(g) => Some(g),
@@ -191,6 +206,13 @@ fn main() -> ExitCode {
         (None, Some(a)) => a,
         (None, None) => return ExitCode::from(2),
     };
+    if args.pager_tcp {
+        args.plan.pager_tcp = args.sip_tcp.or(gateway.as_ref().and_then(|g| g.sip_tcp));
+        if args.plan.pager_tcp.is_none() {
+            eprintln!("msrpgw-bench: --pager-tcp needs the gateway's SIP TCP address (--sip-tcp)");
+            return ExitCode::from(2);
+        }
+    }
     if args.plan.progress {
         eprintln!(
             "msrpgw-bench {}: gateway sip udp:{sip}{}",

@@ -3,8 +3,9 @@
 //!
 //! Owns:
 //! - one acceptor thread per `[msrp] listen` entry (`msrp-accept`);
-//! - per TCP connection a reader (`msrp-rd`) and a writer (`msrp-wr`) on a
-//!   `try_clone` of the socket, the writer fed by a bounded queue and
+//! - per TCP connection a reader (`msrp-rd`) and a writer (`msrp-wr`)
+//!   sharing the socket (`Arc<TcpStream>`: one descriptor per connection),
+//!   the writer fed by a bounded queue and
 //!   batching whatever is queued into one write;
 //! - per TLS connection ONE owner thread (`msrp-tls`) that alternates
 //!   draining its write queue with reads under a short, adaptive timeout,
@@ -301,8 +302,11 @@ struct SessionEntry {
 struct ConnEntry {
     peer: SocketAddr,
     tx: Sender<Vec<u8>>,
-    /// To wake the reader (TCP) at close and shutdown.
-    socket: Option<TcpStream>,
+    /// To wake the reader (TCP) at close and shutdown. Shared with the
+    /// plain-TCP reader and writer (`&TcpStream` reads and writes): one
+    /// descriptor per connection, not a `try_clone` for each user, so
+    /// 10,000 sessions need 10,000 descriptors rather than 30,000.
+    socket: Option<Arc<TcpStream>>,
     closing: Arc<AtomicBool>,
     sessions: usize,
 }
@@ -348,7 +352,7 @@ impl Shared {
         }
     }
 
-    fn register_conn(&self, peer: SocketAddr, socket: Option<TcpStream>) -> Option<NewConn> {
+    fn register_conn(&self, peer: SocketAddr, socket: Option<Arc<TcpStream>>) -> Option<NewConn> {
         let mut reg = self.registry();
         if reg.conns.len() >= self.cfg.max_connections || self.stop.load(Ordering::SeqCst) {
             return None;
@@ -438,10 +442,19 @@ impl Shared {
             .map_err(|e| format!("connect to {addr} failed: {e}"))?;
         let _ = stream.set_nodelay(true);
         let tls = target.scheme == Scheme::Msrps;
+        // TLS takes the stream by value: the registry keeps a clone. Plain
+        // TCP shares one descriptor.
+        let (tls_stream, plain, shared) = if tls {
+            let clone = stream.try_clone().ok().map(Arc::new);
+            (Some(stream), None, clone)
+        } else {
+            let plain = Arc::new(stream);
+            (None, Some(plain.clone()), Some(plain))
+        };
         let (id, rx, tx, closing) = self
-            .register_conn(addr, stream.try_clone().ok())
+            .register_conn(addr, shared.clone())
             .ok_or_else(|| "connection limit reached".to_owned())?;
-        let started = if tls {
+        let started = if let Some(stream) = tls_stream {
             let Some(connector) = self.cfg.tls_connector.clone() else {
                 self.unregister_conn(id, "no TLS client configuration");
                 return Err("no TLS client configuration for msrps:".to_owned());
@@ -461,8 +474,10 @@ impl Shared {
                     return Err(reason);
                 }
             }
+        } else if let Some(plain) = plain {
+            start_plain(self, id, addr, plain, rx, closing)
         } else {
-            start_plain(self, id, addr, stream, rx, closing)
+            Err(io::Error::other("no socket"))
         };
         if let Err(e) = started {
             self.unregister_conn(id, "thread spawn failed");
@@ -762,7 +777,20 @@ fn acceptor_loop(sh: Arc<Shared>, kind: Transport, listener: TcpListener) {
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let Some((id, rx, _tx, closing)) = sh.register_conn(peer, stream.try_clone().ok()) else {
+        let acceptor = match (&sh.cfg.tls_acceptor, kind) {
+            (Some(acc), Transport::Tls) => Some(acc.clone()),
+            _ => None,
+        };
+        // As in `connect`: TLS takes the stream by value (the registry
+        // keeps a clone); plain TCP shares one descriptor.
+        let (tls_stream, plain, shared) = if acceptor.is_some() {
+            let clone = stream.try_clone().ok().map(Arc::new);
+            (Some(stream), None, clone)
+        } else {
+            let plain = Arc::new(stream);
+            (None, Some(plain.clone()), Some(plain))
+        };
+        let Some((id, rx, _tx, closing)) = sh.register_conn(peer, shared) else {
             warn!(
                 "msrp {kind} {peer}: connection refused: {} connections open (msrp.max_connections)",
                 sh.cfg.max_connections
@@ -770,9 +798,9 @@ fn acceptor_loop(sh: Arc<Shared>, kind: Transport, listener: TcpListener) {
             continue;
         };
         debug!("msrp {kind} {peer} {id}: accepted");
-        let started = match (&sh.cfg.tls_acceptor, kind) {
-            (Some(acc), Transport::Tls) => {
-                let (acc, sh2) = (acc.clone(), sh.clone());
+        let started = match (acceptor, tls_stream, plain) {
+            (Some(acc), Some(stream), _) => {
+                let sh2 = sh.clone();
                 sh.spawn(format!("msrp-tls-{}", id.0), STACK_TLS, move || {
                     let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
                     let _ = stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT));
@@ -782,7 +810,8 @@ fn acceptor_loop(sh: Arc<Shared>, kind: Transport, listener: TcpListener) {
                     }
                 })
             }
-            _ => start_plain(&sh, id, peer, stream, rx, closing),
+            (_, _, Some(plain)) => start_plain(&sh, id, peer, plain, rx, closing),
+            _ => Err(io::Error::other("no socket")),
         };
         if let Err(e) = started {
             warn!("msrp {kind} {peer}: cannot start connection threads: {e}");
@@ -796,12 +825,14 @@ fn start_plain(
     sh: &Arc<Shared>,
     id: ConnId,
     peer: SocketAddr,
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     rx: Receiver<Vec<u8>>,
     closing: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let mut writer = stream.try_clone()?;
-    let _ = writer.set_write_timeout(Some(sh.cfg.write_timeout));
+    // SO_SNDTIMEO belongs to the socket, shared by both sides (as it was
+    // with a try_clone): it bounds writes only.
+    let _ = stream.set_write_timeout(Some(sh.cfg.write_timeout));
+    let writer = stream.clone();
     let sh2 = sh.clone();
     sh.spawn(format!("msrp-wr-{}", id.0), STACK_PLAIN, move || {
         let mut batch = Vec::new();
@@ -814,7 +845,7 @@ fn start_plain(
                     Err(_) => break,
                 }
             }
-            if let Err(e) = writer.write_all(&batch) {
+            if let Err(e) = (&*writer).write_all(&batch) {
                 let reason = if is_timeout(&e) {
                     "write timed out (peer not reading)".to_owned()
                 } else {
@@ -837,7 +868,7 @@ fn start_plain(
     sh.spawn(format!("msrp-rd-{}", id.0), STACK_PLAIN, move || {
         let _ = stream.set_read_timeout(Some(POLL_INTERVAL));
         let mut conn = ConnReader::new(sh2.clone(), id, peer);
-        let mut stream = stream;
+        let mut stream: &TcpStream = &stream;
         let mut tmp = vec![0u8; READ_BUFFER];
         let started = Instant::now();
         let reason = loop {

@@ -105,3 +105,21 @@ fn bench_smoke_ramp() {
     assert_eq!(steps[2]["sessions"].as_u64(), Some(50), "{r:#}");
     assert!(steps[2]["gateway"]["rss_kib"].as_u64() > Some(0), "{r:#}");
 }
+
+#[test]
+fn bench_smoke_p2s_over_tcp() {
+    let r = bench(
+        "p2s",
+        &[
+            "--pager-tcp",
+            "--sessions",
+            "20",
+            "--rate",
+            "300",
+            "--duration",
+            "3",
+        ],
+    );
+    assert_clean(&r);
+    assert_eq!(n(&r, "retransmits"), 0, "no retransmission over TCP: {r:#}");
+}

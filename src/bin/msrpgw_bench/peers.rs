@@ -296,12 +296,49 @@ pub struct Pager {
     seen: Seen,
     /// Called with the pair of each 2xx (p2s-new hangs the session up).
     on_ok: Mutex<Option<OnOk>>,
+    /// MESSAGEs go over this TCP connection to the gateway instead of UDP
+    /// (`--pager-tcp`): its local address is the pager users' host.
+    tcp: Option<TcpSide>,
+}
+
+/// The pager users' TCP connection to the gateway.
+struct TcpSide {
+    stream: Arc<TcpStream>,
+    addr: SocketAddr,
+    /// Whole messages only (the sender and the reader's answers).
+    write: Mutex<()>,
+}
+
+impl TcpSide {
+    fn write_all(&self, bytes: &[u8]) -> bool {
+        self.write
+            .lock()
+            .is_ok_and(|_g| (&*self.stream).write_all(bytes).is_ok())
+    }
 }
 
 impl Pager {
-    pub fn start(env: Arc<Env>, ip: IpAddr) -> std::io::Result<(Arc<Pager>, JoinHandle<()>)> {
+    /// `tcp`: the gateway's SIP TCP address, to send MESSAGEs over TCP.
+    pub fn start(
+        env: Arc<Env>,
+        ip: IpAddr,
+        tcp: Option<SocketAddr>,
+    ) -> std::io::Result<(Arc<Pager>, Vec<JoinHandle<()>>)> {
         let sock = udp_socket(ip)?;
         let addr = sock.local_addr()?;
+        let tcp = match tcp {
+            Some(gw) => {
+                let stream = TcpStream::connect(gw)?;
+                let _ = stream.set_nodelay(true);
+                stream.set_read_timeout(Some(READ_POLL))?;
+                Some(TcpSide {
+                    addr: stream.local_addr()?,
+                    stream: Arc::new(stream),
+                    write: Mutex::new(()),
+                })
+            }
+            None => None,
+        };
         let ttl = Duration::from_nanos(env.t1_ns.saturating_mul(64)).max(Duration::from_secs(40));
         let p = Arc::new(Pager {
             env,
@@ -311,13 +348,74 @@ impl Pager {
             next_id: AtomicU64::new(1),
             seen: Seen::new(ttl),
             on_ok: Mutex::new(None),
+            tcp,
         });
         let reader = p.clone();
-        let h = thread::Builder::new()
-            .name("bench-pager".into())
-            .stack_size(READER_STACK)
-            .spawn(move || reader.read_loop())?;
-        Ok((p, h))
+        let mut threads = vec![
+            thread::Builder::new()
+                .name("bench-pager".into())
+                .stack_size(READER_STACK)
+                .spawn(move || reader.read_loop())?,
+        ];
+        if p.tcp.is_some() {
+            let reader = p.clone();
+            threads.push(
+                thread::Builder::new()
+                    .name("bench-pager-tcp".into())
+                    .stack_size(READER_STACK)
+                    .spawn(move || reader.read_tcp())?,
+            );
+        }
+        Ok((p, threads))
+    }
+
+    /// Responses (and any request) on the TCP connection (RFC 3261 §18.3
+    /// framing by Content-Length).
+    fn read_tcp(&self) {
+        let Some(tcp) = &self.tcp else { return };
+        let mut stream = &*tcp.stream;
+        let limits = sip::FrameLimits::default();
+        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+        let mut chunk = vec![0u8; 64 * 1024];
+        while !self.env.stop.load(Relaxed) {
+            let n = match stream.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    continue;
+                }
+                Err(_) => {
+                    self.env.tracker.errors.fetch_add(1, Relaxed);
+                    return;
+                }
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            let mut used = 0;
+            loop {
+                match sip::message::parse_stream(&buf[used..], &limits) {
+                    Ok(Some(unit)) => {
+                        used += unit.frame.consumed;
+                        match unit.message {
+                            Some(SipMessage::Response(r)) => self.response(&r),
+                            Some(SipMessage::Request(r)) => self.request(&r, |b| {
+                                tcp.write_all(b);
+                            }),
+                            None => {}
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(sip::message::StreamError::Message { consumed, .. }) => {
+                        self.env.tracker.errors.fetch_add(1, Relaxed);
+                        used += consumed;
+                    }
+                    Err(sip::message::StreamError::Frame(_)) => {
+                        self.env.tracker.errors.fetch_add(1, Relaxed);
+                        return;
+                    }
+                }
+            }
+            buf.drain(..used);
+        }
     }
 
     pub fn on_ok(&self, f: OnOk) {
@@ -333,10 +431,13 @@ impl Pager {
         let id = self.next_id.fetch_add(1, Relaxed);
         let now = env.now_ns();
         let body = body(pair, seq, now, env.size);
-        let me = self.addr;
+        let (me, transport) = match &self.tcp {
+            Some(t) => (t.addr, "TCP"),
+            None => (self.addr, "UDP"),
+        };
         let m = format!(
             "MESSAGE sip:s{pair}@{session} SIP/2.0\r\n\
-             Via: SIP/2.0/UDP {me};branch=z9hG4bK-bm{id};rport\r\n\
+             Via: SIP/2.0/{transport} {me};branch=z9hG4bK-bm{id};rport\r\n\
              Max-Forwards: 70\r\n\
              From: <sip:p{pair}@{me}>;tag=t{id}\r\n\
              To: <sip:s{pair}@{session}>\r\n\
@@ -350,21 +451,26 @@ impl Pager {
         env.tracker.offered.fetch_add(1, Relaxed);
         // In the table before it leaves: the answer may come back before
         // send_to returns.
-        let datagram = m.clone();
+        let wire = m.clone();
         self.in_flight.insert(
             id,
             Pending {
                 pair,
                 seq,
                 sent_ns: now,
-                bytes: m,
+                // TCP: no retransmission (RFC 3261 §17.1.2.2, Timer E is
+                // for unreliable transports); Timer F still applies.
+                bytes: if self.tcp.is_some() { Vec::new() } else { m },
                 next_ns: now + env.t1_ns,
                 interval_ns: env.t1_ns,
                 deadline_ns: now + 64 * env.t1_ns,
             },
         );
-        let send = self.sock.send_to(&datagram, env.gateway);
-        if send.is_err() {
+        let sent = match &self.tcp {
+            Some(t) => t.write_all(&wire),
+            None => self.sock.send_to(&wire, env.gateway).is_ok(),
+        };
+        if !sent {
             // Left in flight: the retransmission timer tries again.
             env.tracker.errors.fetch_add(1, Relaxed);
         }
@@ -402,7 +508,9 @@ impl Pager {
             };
             match sip::parse_datagram(&buf[..n]) {
                 Ok(SipMessage::Response(r)) => self.response(&r),
-                Ok(SipMessage::Request(r)) => self.request(&r, src),
+                Ok(SipMessage::Request(r)) => self.request(&r, |b| {
+                    let _ = self.sock.send_to(b, src);
+                }),
                 Err(_) => {
                     self.env.tracker.errors.fetch_add(1, Relaxed);
                 }
@@ -438,7 +546,8 @@ impl Pager {
         }
     }
 
-    fn request(&self, r: &SipRequest<'_>, src: SocketAddr) {
+    /// A request to a pager user, answered through `reply`.
+    fn request(&self, r: &SipRequest<'_>, reply: impl Fn(&[u8])) {
         let env = &self.env;
         if r.method == Method::Ack {
             return;
@@ -457,7 +566,7 @@ impl Pager {
         }
         let mut ok = SipResponse::for_request(r, 200, "OK");
         ok.set_to_tag("pb1");
-        let _ = self.sock.send_to(&ok.to_bytes(), src);
+        reply(&ok.to_bytes());
     }
 }
 

@@ -5,7 +5,7 @@
 //! Must not: parse or build wire messages (that is `peers`).
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -46,6 +46,10 @@ impl Scenario {
     }
 }
 
+/// Set by SIGINT/SIGTERM: the run ends early (and a spawned gateway is
+/// stopped, not orphaned).
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 /// One run's parameters.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -61,6 +65,8 @@ pub struct Plan {
     pub bind: IpAddr,
     pub gateway_pid: Option<u32>,
     pub progress: bool,
+    /// Pager users send their MESSAGEs over TCP to this address.
+    pub pager_tcp: Option<SocketAddr>,
 }
 
 /// The peers of one run.
@@ -88,9 +94,9 @@ impl Peers {
 }
 
 fn start(plan: &Plan, env: Arc<Env>) -> std::io::Result<Peers> {
-    let (pager, h1) = Pager::start(env.clone(), plan.bind)?;
+    let (pager, pager_threads) = Pager::start(env.clone(), plan.bind, plan.pager_tcp)?;
     let (session, ready, mut threads) = SessionSide::start(env.clone(), plan.bind)?;
-    threads.push(h1);
+    threads.extend(pager_threads);
     let peak = Arc::new(Mutex::new(None::<ProcSample>));
     // Timers (retransmission, expiry), /proc samples and progress.
     let (p, s, e, pk) = (pager.clone(), session.clone(), env.clone(), peak.clone());
@@ -106,6 +112,9 @@ fn start(plan: &Plan, env: Arc<Env>) -> std::io::Result<Peers> {
                 let mut last_ok = 0;
                 while !e.stop.load(Relaxed) {
                     thread::sleep(Duration::from_millis(5));
+                    if INTERRUPTED.load(Relaxed) {
+                        e.stop.store(true, Relaxed);
+                    }
                     p.tick();
                     s.tick();
                     if last.elapsed() < Duration::from_secs(1) {
@@ -390,6 +399,7 @@ pub fn run(plan: &Plan, gateway: SocketAddr, t1: Duration, size: usize) -> std::
             finals[1], finals[2], finals[3], finals[4], finals[5], finals[6],
         ],
         finals_unparsable: finals[0],
+        finals_by_code: t.by_code(),
         stray_finals: t.stray_finals.load(Relaxed),
         retransmits: t.retransmits.load(Relaxed),
         timeouts: t.timeouts.load(Relaxed),

@@ -61,6 +61,7 @@ pub struct GatewayOptions {
 pub struct Gateway {
     child: Child,
     pub sip_udp: SocketAddr,
+    pub sip_tcp: Option<SocketAddr>,
     log: Arc<Mutex<VecDeque<String>>>,
     log_thread: Option<JoinHandle<()>>,
     dir: PathBuf,
@@ -74,7 +75,7 @@ impl Gateway {
         let path = dir.join("msrpgw.toml");
         let sessions = o.max_sessions;
         let config = format!(
-            "[sip]\nlisten = [\"udp:127.0.0.1:0\"]\nt1_ms = {}\nt4_ms = {}\n\
+            "[sip]\nlisten = [\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]\nt1_ms = {}\nt4_ms = {}\n\
              [msrp]\nlisten = [\"tcp:127.0.0.1:0\"]\nmax_connections = {}\n\
              [gateway]\nmax_sessions = {sessions}\nsession_queue_depth = {}\n\
              shutdown_grace_secs = 2\n\
@@ -102,21 +103,25 @@ impl Gateway {
             return Err(SpawnError::NotReady("no stderr".into()));
         };
         let log = Arc::new(Mutex::new(VecDeque::new()));
-        let (ready_tx, ready) = crossbeam_channel::bounded::<Option<SocketAddr>>(1);
+        type Listeners = (Option<SocketAddr>, Option<SocketAddr>);
+        let (ready_tx, ready) = crossbeam_channel::bounded::<Listeners>(1);
         let log_thread = {
             let log = log.clone();
             std::thread::Builder::new()
                 .name("bench-gw-log".into())
                 .stack_size(128 * 1024)
                 .spawn(move || {
-                    let mut sip = None;
+                    let (mut udp, mut tcp) = (None, None);
                     for line in BufReader::new(stderr).lines() {
                         let Ok(line) = line else { break };
                         if let Some(a) = line.split("sip: listening on udp:").nth(1) {
-                            sip = a.trim().parse().ok();
+                            udp = a.trim().parse().ok();
+                        }
+                        if let Some(a) = line.split("sip: listening on tcp:").nth(1) {
+                            tcp = a.trim().parse().ok();
                         }
                         if line.contains(" ready (instance ") {
-                            let _ = ready_tx.try_send(sip);
+                            let _ = ready_tx.try_send((udp, tcp));
                         }
                         if let Ok(mut l) = log.lock() {
                             if l.len() == LOG_TAIL {
@@ -130,13 +135,15 @@ impl Gateway {
         let mut g = Gateway {
             child,
             sip_udp: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sip_tcp: None,
             log,
             log_thread: Some(log_thread),
             dir,
         };
         match ready.recv_timeout(Duration::from_secs(10)) {
-            Ok(Some(a)) => {
-                g.sip_udp = a;
+            Ok((Some(udp), tcp)) => {
+                g.sip_udp = udp;
+                g.sip_tcp = tcp;
                 Ok(g)
             }
             _ => Err(SpawnError::NotReady(g.log_tail())),

@@ -5,7 +5,7 @@
 //! [`Report`] built from it. Must not: do I/O or own threads; time comes in
 //! as nanoseconds since the run's start, given by the caller.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -60,6 +60,8 @@ pub struct Tracker {
     /// Socket or protocol errors seen by the bench's peers.
     pub errors: AtomicU64,
     pairs: Vec<Mutex<HashMap<u64, PairTrack>>>,
+    /// Every final status seen, for the failures' codes.
+    by_code: Mutex<BTreeMap<u16, u64>>,
     final_latency: Mutex<Histogram<u64>>,
     delivery_latency: Mutex<Histogram<u64>>,
 }
@@ -86,6 +88,7 @@ impl Default for Tracker {
             setup_failures: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             pairs: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            by_code: Mutex::new(BTreeMap::new()),
             final_latency: Mutex::new(histogram()),
             delivery_latency: Mutex::new(histogram()),
         }
@@ -102,6 +105,9 @@ impl Tracker {
     pub fn final_response(&self, pair: u64, seq: u64, status: u16, sent_ns: u64, now_ns: u64) {
         let class = usize::from(status / 100).min(6);
         self.finals[class].fetch_add(1, Relaxed);
+        if let Ok(mut c) = self.by_code.lock() {
+            *c.entry(status).or_default() += 1;
+        }
         record(&self.final_latency, now_ns.saturating_sub(sent_ns));
         if (200..300).contains(&status) {
             if let Ok(mut s) = self.shard(pair).lock() {
@@ -151,6 +157,11 @@ impl Tracker {
                 h.reset();
             }
         }
+    }
+
+    /// Final statuses seen, code → count.
+    pub fn by_code(&self) -> BTreeMap<u16, u64> {
+        self.by_code.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     pub fn finals_total(&self) -> u64 {
@@ -246,6 +257,8 @@ pub struct Report {
     pub offered: u64,
     pub finals_1xx_6xx: [u64; 6],
     pub finals_unparsable: u64,
+    /// Final statuses by code (SIP for MESSAGEs, MSRP for SENDs).
+    pub finals_by_code: BTreeMap<u16, u64>,
     pub stray_finals: u64,
     pub retransmits: u64,
     pub timeouts: u64,
@@ -289,11 +302,19 @@ impl Report {
             self.window,
             self.duration_secs
         );
-        let rows: [(&str, String); 16] = [
+        let rows: [(&str, String); 17] = [
             ("offered", self.offered.to_string()),
             (
                 "finals 2xx/3xx/4xx/5xx/6xx",
                 format!("{}/{}/{}/{}/{}", f[1], f[2], f[3], f[4], f[5]),
+            ),
+            (
+                "finals by code",
+                self.finals_by_code
+                    .iter()
+                    .map(|(c, n)| format!("{c}:{n}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             ),
             ("delivered", self.delivered.to_string()),
             ("lost (2xx, never delivered)", self.lost.to_string()),
