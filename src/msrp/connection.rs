@@ -60,8 +60,13 @@ use crate::threads::{ThreadSet, wake_addr};
 /// peer is not reading.
 const WRITE_QUEUE_DEPTH: usize = 32;
 /// Received messages queued per session (slots of a few words: a bounded
-/// channel allocates them all when it is made).
-const INPUT_QUEUE_DEPTH: usize = 256;
+/// channel allocates and touches them all when it is made, so the depth
+/// is resident memory per session; a full queue makes the connection's
+/// reader wait, which is the backpressure wanted).
+const INPUT_QUEUE_DEPTH: usize = 32;
+/// Commands beyond the gateway's per-session message bound: answers to
+/// held messages, notifications, close.
+const COMMAND_HEADROOM: usize = 32;
 /// How long a reader waits for a session to take a message.
 pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(5);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -174,6 +179,10 @@ impl MsrpStackConfig {
             transaction_timeout: m.transaction_timeout,
             max_connections: m.max_connections as usize,
             relay: m.relay.clone(),
+            // The session table never has more SENDs out per session
+            // than its queue depth; a deeper channel would only be
+            // resident memory (every slot is touched when it is made).
+            session_queue_depth: cfg.gateway.session_queue_depth as usize + COMMAND_HEADROOM,
             ..MsrpStackConfig::new(Vec::new())
         })
     }
