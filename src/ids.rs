@@ -10,21 +10,51 @@
 //!
 //! Must not: be used for anything secret beyond unguessable ids.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// RFC 4648 base32 lower-case alphabet without padding: valid in SIP
 /// tokens, MSRP idents and URI paths alike.
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
+/// OS random bytes fetched at once per thread: a tag per answered MESSAGE
+/// was a `getrandom` system call per message on the session-table thread.
+/// The bytes are still the OS's, only read ahead (the daemon never forks,
+/// so no two processes share a pool).
+const POOL_BYTES: usize = 512;
+
+thread_local! {
+    static POOL: RefCell<([u8; POOL_BYTES], usize)> = const { RefCell::new(([0; POOL_BYTES], POOL_BYTES)) };
+}
+
+/// Fills `out` from this thread's pool, refilling it from the OS.
+fn fill_random(out: &mut [u8]) {
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        for b in out {
+            if *used == POOL_BYTES {
+                if getrandom::fill(bytes).is_err() {
+                    // The OS random source does not fail on Linux once
+                    // booted; if it ever did, ids must still differ, so
+                    // fall back to the clock and a counter (unique, not
+                    // unguessable).
+                    fallback_fill(bytes);
+                }
+                *used = 0;
+            }
+            *b = bytes[*used];
+            // Used bytes are not kept around.
+            bytes[*used] = 0;
+            *used += 1;
+        }
+    });
+}
+
 /// `n` random base32 characters (5 bits each) from the OS.
 pub fn random_token(n: usize) -> String {
     let mut bytes = vec![0u8; n];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The OS random source does not fail on Linux once booted; if it
-        // ever did, ids must still differ, so fall back to the clock and
-        // a counter (unique, not unguessable).
-        fallback_fill(&mut bytes);
-    }
+    fill_random(&mut bytes);
     bytes
         .iter()
         .map(|b| char::from(ALPHABET[usize::from(b & 31)]))
