@@ -607,7 +607,10 @@ impl MsrpStack {
         let local = MsrpUri::local(scheme, &host, l.addr.port(), &session_id)
             .map_err(|e| StackError::Spawn(format!("cannot build our URI: {e}")))?;
         let key = MsrpSessionKey(sh.next_session.fetch_add(1, Ordering::Relaxed));
-        let (commands, cmd_rx) = bounded(sh.cfg.session_queue_depth.max(1));
+        // Unbounded in memory, bounded in use (see `command`): a bounded
+        // channel allocates and touches every slot up front, which is
+        // resident memory per session whether used or not.
+        let (commands, cmd_rx) = crossbeam_channel::unbounded();
         let (inputs, input_rx) = bounded(INPUT_QUEUE_DEPTH);
         let overflow = Arc::new(AtomicBool::new(false));
         {
@@ -665,7 +668,14 @@ impl MsrpStack {
                 .ok_or(StackError::UnknownSession(key))?;
             (e.commands.clone(), e.inputs.clone(), e.overflow.clone())
         };
-        match tx.try_send(cmd) {
+        // In the gateway the session table is the only sender, so checking
+        // the length first bounds the queue exactly.
+        let full = tx.len() >= self.shared.cfg.session_queue_depth.max(1);
+        match if full {
+            Err(TrySendError::Full(cmd))
+        } else {
+            tx.try_send(cmd)
+        } {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 // The session thread is stuck behind a peer that does not
