@@ -55,6 +55,7 @@ impl std::error::Error for GatewayError {}
 /// `[gateway] shutdown_grace_secs` (DESIGN I5).
 pub fn run(config: Config) -> Result<(), GatewayError> {
     let config = Arc::new(config);
+    warn_if_threads_cannot_fit(config.gateway.max_sessions);
     let (events_tx, events) = bounded::<Event>(EVENT_QUEUE_DEPTH);
     let ids = Arc::new(IdSource::new());
     let msrp_cfg = MsrpStackConfig::from_config(&config).map_err(GatewayError::Startup)?;
@@ -158,4 +159,47 @@ fn install_signal_handler(
         }
     })
     .map_err(|e| GatewayError::Startup(format!("cannot install the signal handler: {e}")))
+}
+
+/// Threads each MSRP session costs (session, connection reader, writer).
+const THREADS_PER_SESSION: u64 = 3;
+/// Memory mappings per thread (stack, guard page, signal stack, guard).
+const MAPPINGS_PER_THREAD: u64 = 4;
+
+/// Says, at startup, when `max_sessions` sessions would need more threads
+/// or memory mappings than the kernel allows: thread creation then fails
+/// under load, and a thread whose signal stack cannot be mapped aborts the
+/// process, so an admin must hear of it before, not after.
+fn warn_if_threads_cannot_fit(max_sessions: u32) {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+    };
+    let threads = u64::from(max_sessions) * THREADS_PER_SESSION + 64;
+    if let Some(maps) = read("/proc/sys/vm/max_map_count") {
+        let need = threads * MAPPINGS_PER_THREAD + 4096;
+        if need > maps {
+            warn!(
+                "gateway.max_sessions = {max_sessions} needs about {need} memory mappings \
+                 ({THREADS_PER_SESSION} threads per session); vm.max_map_count is {maps}: \
+                 raise it (sysctl vm.max_map_count={need}) or lower max_sessions, else \
+                 thread creation fails near {} sessions and the process aborts",
+                maps.saturating_sub(4096) / (THREADS_PER_SESSION * MAPPINGS_PER_THREAD)
+            );
+        }
+    }
+    for (path, name) in [
+        ("/proc/sys/kernel/pid_max", "kernel.pid_max"),
+        ("/proc/sys/kernel/threads-max", "kernel.threads-max"),
+    ] {
+        if let Some(limit) = read(path) {
+            if threads > limit {
+                warn!(
+                    "gateway.max_sessions = {max_sessions} needs about {threads} threads; \
+                     {name} is {limit}: raise it or lower max_sessions"
+                );
+            }
+        }
+    }
 }
