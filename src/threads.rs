@@ -1,17 +1,21 @@
 //! The threads of a socket-owning module (the SIP transport, the MSRP
-//! stack), kept so that shutdown can join every one of them.
+//! stack), kept so that shutdown can join every one of them, and the
+//! socket loop shapes both share.
 //!
 //! Owns: [`ThreadSet`] (spawn named threads with explicit stack sizes,
-//! forget finished ones, join the rest) and [`wake_addr`] (where to
-//! connect to wake a listener blocked in `accept` or `recv`).
+//! forget finished ones, join the rest), [`wake_addr`] (where to connect
+//! to wake a listener blocked in `accept` or `recv`), [`accept_each`] (an
+//! acceptor thread's loop) and [`is_timeout`] (a read timeout, not an
+//! error).
 //!
 //! Must not: decide when to stop (the owner sets its own flag and closes
 //! its sockets first) or hold protocol state.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 /// Threads started by one module.
 #[derive(Debug, Default)]
@@ -75,6 +79,45 @@ pub fn wake_addr(addr: SocketAddr) -> SocketAddr {
         });
     }
     a
+}
+
+/// Whether a read error is only its timeout running out (or a signal).
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// An acceptor thread's loop: each accepted connection, with Nagle off,
+/// goes to `accepted` with its peer address, until `stopping()` (checked
+/// after each wake-up; the owner wakes a blocked accept with a connection
+/// to [`wake_addr`]). Accept errors (out of descriptors, say) are logged
+/// with `label` and retried after a pause instead of spinning.
+pub fn accept_each(
+    listener: &TcpListener,
+    label: &str,
+    stopping: impl Fn() -> bool,
+    mut accepted: impl FnMut(TcpStream, SocketAddr),
+) {
+    for conn in listener.incoming() {
+        if stopping() {
+            break;
+        }
+        let stream = match conn {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("{label}: accept failed: {e}");
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        accepted(stream, peer);
+    }
 }
 
 #[cfg(test)]

@@ -40,7 +40,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError, bounded};
@@ -53,7 +52,7 @@ use crate::config::{Host, ListenSpec, Relay};
 use crate::event::{ConnId, Event, HeldId, MsrpSessionKey, Transport};
 use crate::ids::IdSource;
 use crate::proto::msrp::{FrameErrorKind, FrameLimits, Framer, Message, Method, MsrpUri, Scheme};
-use crate::threads::{ThreadSet, wake_addr};
+use crate::threads::{ThreadSet, accept_each, is_timeout, wake_addr};
 
 /// Outgoing batches (up to 64 KiB each) queued per connection: with the
 /// socket buffers, what may be in flight before a session notices its
@@ -772,71 +771,57 @@ impl MsrpStack {
     }
 }
 
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
 fn acceptor_loop(sh: Arc<Shared>, kind: Transport, listener: TcpListener) {
-    for conn in listener.incoming() {
-        if sh.stopping() {
-            break;
-        }
-        let stream = match conn {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("msrp {kind}: accept failed: {e}");
-                thread::sleep(Duration::from_millis(10));
-                continue;
+    let label = format!("msrp {kind}");
+    accept_each(
+        &listener,
+        &label,
+        || sh.stopping(),
+        |stream, peer| {
+            let acceptor = match (&sh.cfg.tls_acceptor, kind) {
+                (Some(acc), Transport::Tls) => Some(acc.clone()),
+                _ => None,
+            };
+            // As in `connect`: TLS takes the stream by value (the registry
+            // keeps a clone); plain TCP shares one descriptor.
+            let (tls_stream, plain, shared) = if acceptor.is_some() {
+                let clone = stream.try_clone().ok().map(Arc::new);
+                (Some(stream), None, clone)
+            } else {
+                let plain = Arc::new(stream);
+                (None, Some(plain.clone()), Some(plain))
+            };
+            let Some((id, rx, _tx, closing)) = sh.register_conn(peer, shared) else {
+                warn!(
+                    "msrp {kind} {peer}: connection refused: {} connections open (msrp.max_connections)",
+                    sh.cfg.max_connections
+                );
+                return;
+            };
+            debug!("msrp {kind} {peer} {id}: accepted");
+            let started = match (acceptor, tls_stream, plain) {
+                (Some(acc), Some(stream), _) => {
+                    let sh2 = sh.clone();
+                    sh.spawn(format!("msrp-tls-{}", id.0), STACK_TLS, move || {
+                        let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+                        let _ = stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT));
+                        match acc.accept(stream) {
+                            Ok(s) => tls_owner(sh2, id, peer, s, rx, closing),
+                            Err(e) => {
+                                sh2.unregister_conn(id, &format!("TLS handshake failed: {e}"))
+                            }
+                        }
+                    })
+                }
+                (_, _, Some(plain)) => start_plain(&sh, id, peer, plain, rx, closing),
+                _ => Err(io::Error::other("no socket")),
+            };
+            if let Err(e) = started {
+                warn!("msrp {kind} {peer}: cannot start connection threads: {e}");
+                sh.unregister_conn(id, "thread spawn failed");
             }
-        };
-        let Ok(peer) = stream.peer_addr() else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let acceptor = match (&sh.cfg.tls_acceptor, kind) {
-            (Some(acc), Transport::Tls) => Some(acc.clone()),
-            _ => None,
-        };
-        // As in `connect`: TLS takes the stream by value (the registry
-        // keeps a clone); plain TCP shares one descriptor.
-        let (tls_stream, plain, shared) = if acceptor.is_some() {
-            let clone = stream.try_clone().ok().map(Arc::new);
-            (Some(stream), None, clone)
-        } else {
-            let plain = Arc::new(stream);
-            (None, Some(plain.clone()), Some(plain))
-        };
-        let Some((id, rx, _tx, closing)) = sh.register_conn(peer, shared) else {
-            warn!(
-                "msrp {kind} {peer}: connection refused: {} connections open (msrp.max_connections)",
-                sh.cfg.max_connections
-            );
-            continue;
-        };
-        debug!("msrp {kind} {peer} {id}: accepted");
-        let started = match (acceptor, tls_stream, plain) {
-            (Some(acc), Some(stream), _) => {
-                let sh2 = sh.clone();
-                sh.spawn(format!("msrp-tls-{}", id.0), STACK_TLS, move || {
-                    let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-                    let _ = stream.set_write_timeout(Some(HANDSHAKE_TIMEOUT));
-                    match acc.accept(stream) {
-                        Ok(s) => tls_owner(sh2, id, peer, s, rx, closing),
-                        Err(e) => sh2.unregister_conn(id, &format!("TLS handshake failed: {e}")),
-                    }
-                })
-            }
-            (_, _, Some(plain)) => start_plain(&sh, id, peer, plain, rx, closing),
-            _ => Err(io::Error::other("no socket")),
-        };
-        if let Err(e) = started {
-            warn!("msrp {kind} {peer}: cannot start connection threads: {e}");
-            sh.unregister_conn(id, "thread spawn failed");
-        }
-    }
+        },
+    );
 }
 
 /// Reader and writer threads of a plain TCP connection.

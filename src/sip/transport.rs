@@ -43,7 +43,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
@@ -53,7 +52,7 @@ use crate::config::ListenSpec;
 use crate::event::{ConnId, Event, SipEvent, SipPeer, Transport};
 use crate::proto::sip::{self, FrameKind, FrameLimits, SipMessage, SipRequest, StreamError};
 use crate::sip::screen::{RETRY_AFTER_SECS, stateless_answer};
-use crate::threads::{ThreadSet, wake_addr};
+use crate::threads::{ThreadSet, accept_each, is_timeout, wake_addr};
 
 /// Largest UDP datagram read (the IPv4 maximum payload).
 const MAX_DATAGRAM: usize = 65_535;
@@ -658,68 +657,52 @@ fn malformed_event(
     }
 }
 
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
-}
-
 fn acceptor_loop(
     sh: Arc<Shared>,
     kind: Transport,
     listener: TcpListener,
     tls: Option<native_tls::TlsAcceptor>,
 ) {
-    for conn in listener.incoming() {
-        if sh.stopping() {
-            break;
-        }
-        let stream = match conn {
-            Ok(s) => s,
-            Err(e) => {
-                warn!("sip {kind}: accept failed: {e}");
-                thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        let Ok(peer) = stream.peer_addr() else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let clone = stream.try_clone().ok();
-        let Some((id, rx)) = sh.register(kind, peer, clone) else {
-            if sh.stopping() {
-                debug!("sip {kind} {peer}: connection closed: shutting down");
-            } else {
-                warn!(
-                    "sip {kind} {peer}: connection refused: {} connections open \
+    let label = format!("sip {kind}");
+    accept_each(
+        &listener,
+        &label,
+        || sh.stopping(),
+        |stream, peer| {
+            let clone = stream.try_clone().ok();
+            let Some((id, rx)) = sh.register(kind, peer, clone) else {
+                if sh.stopping() {
+                    debug!("sip {kind} {peer}: connection closed: shutting down");
+                } else {
+                    warn!(
+                        "sip {kind} {peer}: connection refused: {} connections open \
                      (raise sip.max_connections if this is normal load)",
-                    sh.max_connections
-                );
+                        sh.max_connections
+                    );
+                }
+                return;
+            };
+            debug!("sip {kind} {peer} {id}: accepted");
+            let sh2 = sh.clone();
+            let started = match (&tls, kind) {
+                (Some(acc), Transport::Tls) => {
+                    let acc = acc.clone();
+                    sh.spawn(format!("sip-tls-{}", id.0), STACK_TLS, move || {
+                        let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+                        match acc.accept(stream) {
+                            Ok(s) => tls_owner(sh2, id, peer, s, rx),
+                            Err(e) => sh2.unregister(id, &format!("TLS handshake failed: {e}")),
+                        }
+                    })
+                }
+                _ => start_plain(&sh, id, peer, stream, rx),
+            };
+            if let Err(e) = started {
+                warn!("sip {kind} {peer}: cannot start connection thread: {e}");
+                sh.unregister(id, "thread spawn failed");
             }
-            continue;
-        };
-        debug!("sip {kind} {peer} {id}: accepted");
-        let sh2 = sh.clone();
-        let started = match (&tls, kind) {
-            (Some(acc), Transport::Tls) => {
-                let acc = acc.clone();
-                sh.spawn(format!("sip-tls-{}", id.0), STACK_TLS, move || {
-                    let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-                    match acc.accept(stream) {
-                        Ok(s) => tls_owner(sh2, id, peer, s, rx),
-                        Err(e) => sh2.unregister(id, &format!("TLS handshake failed: {e}")),
-                    }
-                })
-            }
-            _ => start_plain(&sh, id, peer, stream, rx),
-        };
-        if let Err(e) = started {
-            warn!("sip {kind} {peer}: cannot start connection thread: {e}");
-            sh.unregister(id, "thread spawn failed");
-        }
-    }
+        },
+    );
 }
 
 /// Starts the reader and writer threads of a plain TCP connection.
