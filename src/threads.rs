@@ -5,16 +5,18 @@
 //! Owns: [`ThreadSet`] (spawn named threads with explicit stack sizes,
 //! forget finished ones, join the rest), [`wake_addr`] (where to connect
 //! to wake a listener blocked in `accept` or `recv`), [`accept_each`] (an
-//! acceptor thread's loop) and [`is_timeout`] (a read timeout, not an
-//! error).
+//! acceptor thread's loop), [`write_queued`] (a writer thread's loop) and
+//! [`is_timeout`] (a read timeout, not an error).
 //!
 //! Must not: decide when to stop (the owner sets its own flag and closes
 //! its sockets first) or hold protocol state.
 
-use std::io;
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::Receiver;
 use std::time::Duration;
 
 /// Threads started by one module.
@@ -79,6 +81,30 @@ pub fn wake_addr(addr: SocketAddr) -> SocketAddr {
         });
     }
     a
+}
+
+/// A writer thread's loop: writes what arrives on `queue` to `out` until
+/// every sender is gone (`Ok`) or a write fails (`Err`). Whatever is
+/// queued when a write starts goes out in that one write, up to about
+/// `max_batch` bytes, so a busy connection costs few syscalls.
+pub fn write_queued(
+    queue: &Receiver<Vec<u8>>,
+    mut out: impl Write,
+    max_batch: usize,
+) -> io::Result<()> {
+    let mut batch = Vec::new();
+    while let Ok(first) = queue.recv() {
+        batch.clear();
+        batch.extend_from_slice(&first);
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(more) => batch.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        out.write_all(&batch)?;
+    }
+    Ok(())
 }
 
 /// Whether a read error is only its timeout running out (or a signal).

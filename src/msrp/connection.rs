@@ -52,7 +52,7 @@ use crate::config::{Host, ListenSpec, Relay};
 use crate::event::{ConnId, Event, HeldId, MsrpSessionKey, Transport};
 use crate::ids::IdSource;
 use crate::proto::msrp::{FrameErrorKind, FrameLimits, Framer, Message, Method, MsrpUri, Scheme};
-use crate::threads::{ThreadSet, accept_each, is_timeout, wake_addr};
+use crate::threads::{ThreadSet, accept_each, is_timeout, wake_addr, write_queued};
 
 /// Outgoing batches (up to 64 KiB each) queued per connection: with the
 /// socket buffers, what may be in flight before a session notices its
@@ -839,26 +839,13 @@ fn start_plain(
     let writer = stream.clone();
     let sh2 = sh.clone();
     sh.spawn(format!("msrp-wr-{}", id.0), STACK_PLAIN, move || {
-        let mut batch = Vec::new();
-        while let Ok(first) = rx.recv() {
-            batch.clear();
-            batch.extend_from_slice(&first);
-            while batch.len() < 256 * 1024 {
-                match rx.try_recv() {
-                    Ok(more) => batch.extend_from_slice(&more),
-                    Err(_) => break,
-                }
-            }
-            if let Err(e) = (&*writer).write_all(&batch) {
-                let reason = if is_timeout(&e) {
-                    "write timed out (peer not reading)".to_owned()
-                } else {
-                    format!("write failed: {e}")
-                };
-                sh2.unregister_conn(id, &reason);
-                let _ = writer.shutdown(Shutdown::Both);
-                return;
-            }
+        if let Err(e) = write_queued(&rx, &*writer, 256 * 1024) {
+            let reason = if is_timeout(&e) {
+                "write timed out (peer not reading)".to_owned()
+            } else {
+                format!("write failed: {e}")
+            };
+            sh2.unregister_conn(id, &reason);
         }
         let _ = writer.shutdown(Shutdown::Both);
     })?;

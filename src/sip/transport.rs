@@ -52,7 +52,7 @@ use crate::config::ListenSpec;
 use crate::event::{ConnId, Event, SipEvent, SipPeer, Transport};
 use crate::proto::sip::{self, FrameKind, FrameLimits, SipMessage, SipRequest, StreamError};
 use crate::sip::screen::{RETRY_AFTER_SECS, stateless_answer};
-use crate::threads::{ThreadSet, accept_each, is_timeout, wake_addr};
+use crate::threads::{ThreadSet, accept_each, is_timeout, wake_addr, write_queued};
 
 /// Largest UDP datagram read (the IPv4 maximum payload).
 const MAX_DATAGRAM: usize = 65_535;
@@ -716,22 +716,8 @@ fn start_plain(
     let mut writer = stream.try_clone()?;
     let sh2 = sh.clone();
     sh.spawn(format!("sip-tcp-wr-{}", id.0), STACK_PLAIN, move || {
-        let mut batch = Vec::new();
-        while let Ok(first) = rx.recv() {
-            // Everything queued goes out in one write.
-            batch.clear();
-            batch.extend_from_slice(&first);
-            while let Ok(more) = rx.try_recv() {
-                batch.extend_from_slice(&more);
-                if batch.len() > 64 * 1024 {
-                    break;
-                }
-            }
-            if let Err(e) = writer.write_all(&batch) {
-                sh2.unregister(id, &format!("write failed: {e}"));
-                let _ = writer.shutdown(Shutdown::Both);
-                return;
-            }
+        if let Err(e) = write_queued(&rx, &mut writer, 64 * 1024) {
+            sh2.unregister(id, &format!("write failed: {e}"));
         }
         let _ = writer.shutdown(Shutdown::Both);
     })?;
