@@ -40,11 +40,10 @@ use crate::event::{CloseReason, Event, HeldId, MsrpEvent, MsrpSessionKey, Status
 use crate::ids::IdSource;
 use crate::metrics::{EndReason as EndMetric, Metrics};
 use crate::msrp::MsrpStack;
-use crate::proto::sip::{HeaderName, SipRequest, SipResponse};
+use crate::proto::sip::{SipRequest, SipResponse};
 use crate::session::content::ImdnAsked;
 use crate::session::record::{PagerMessage, PairKey, Session, SessionId, State};
 use crate::sip::dialog::DialogId;
-use crate::sip::screen::RETRY_AFTER_SECS;
 use crate::sip::stack::RequestId;
 use crate::sip::transaction::ServerTxId;
 use crate::sip::ua_core::{EndReason, UaCore, UaUp};
@@ -513,9 +512,6 @@ impl SessionTable {
         let mut resp = m.answer;
         resp.status = status;
         resp.reason = reason.to_owned().into();
-        if status == 503 {
-            resp.push_header(HeaderName::RetryAfter, RETRY_AFTER_SECS.to_string());
-        }
         debug!("sip: MESSAGE {} answered {status} {reason}", m.call_id);
         self.metrics.message_done(
             crate::metrics::Direction::PagerToSession,
@@ -623,9 +619,6 @@ pub(super) fn refuse(
     reason: &'static str,
     now: Instant,
 ) {
-    let mut resp = SipResponse::for_request(request, status, reason).into_owned();
-    if status == 503 {
-        resp.push_header(HeaderName::RetryAfter, RETRY_AFTER_SECS.to_string());
-    }
+    let resp = SipResponse::for_request(request, status, reason).into_owned();
     ua.respond(tx, resp, now);
 }

@@ -293,13 +293,20 @@ impl SipStack {
     }
 
     /// Answers a request the user layer got as [`SipUp::Request`]. A
-    /// final response without a To tag gets one (RFC 3261 §8.2.6.2).
+    /// final response without a To tag gets one (RFC 3261 §8.2.6.2); a
+    /// 503 without Retry-After gets the stack's (as its own 503s carry).
     pub fn respond(&mut self, tx: ServerTxId, mut resp: SipResponse<'static>, now: Instant) {
         if resp.status > 100 {
             let has_tag = resp.headers.to_addr().is_ok_and(|t| t.tag().is_some());
             if !has_tag {
                 resp.set_to_tag(&self.ids.tag());
             }
+        }
+        if resp.status == 503 && resp.headers.get(&HeaderName::RetryAfter).is_none() {
+            resp.push_header(
+                HeaderName::RetryAfter,
+                self.policy.retry_after_secs.to_string(),
+            );
         }
         if let Err(e) = self.txn.send_response(tx, resp, now) {
             warn!("sip: cannot answer {tx:?}: {e}");
