@@ -25,7 +25,7 @@ use crate::session::mapping::{SipResult, msrp_status_for_message};
 use crate::session::media::{LocalMedia, RemoteMedia, local_sdp};
 use crate::session::record::{PairKey, PendingAnswer, Session, SessionId, State, ToPager};
 use crate::session::table::{Delivery, SessionTable, refuse};
-use crate::session::to_session::{identity, without_tag};
+use crate::session::to_session::{identity, new_request, without_tag};
 use crate::sip::transaction::ServerTxId;
 
 impl SessionTable {
@@ -265,15 +265,14 @@ impl SessionTable {
                 continue;
             }
             let pb = content::to_pager(m.content_type.as_deref(), &m.body);
-            let mut msg = SipRequest::new(Method::Message, s.pager_target.clone());
-            msg.push_header(HeaderName::MaxForwards, "70");
-            msg.push_header(
-                HeaderName::From,
-                format!("{};tag={}", s.session_addr, self.ids.tag()),
+            let mut msg = new_request(
+                &self.ids,
+                Method::Message,
+                s.pager_target.clone(),
+                &s.session_addr,
+                &s.pager_addr,
+                &self.ids.call_id(),
             );
-            msg.push_header(HeaderName::To, s.pager_addr.clone());
-            msg.push_header(HeaderName::CallId, self.ids.call_id());
-            msg.push_header(HeaderName::CSeq, "1 MESSAGE");
             msg.set_body(pb.content_type, pb.body);
             let hop = self
                 .config

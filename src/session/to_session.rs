@@ -16,11 +16,13 @@ use std::time::{Instant, SystemTime};
 use log::{debug, info, warn};
 
 use crate::event::{SendOutcome, SipPeer};
+use crate::ids::IdSource;
 use crate::metrics::{Direction, EndReason as EndMetric};
 use crate::msrp::setup::{OFFER, role_as_offerer};
 use crate::msrp::{OutgoingMessage, RemoteEnd, SessionOptions};
 use crate::proto::msrp::MsrpUri;
 use crate::proto::sip::addr::NameAddr;
+use crate::proto::sip::uri::Uri;
 use crate::proto::sip::{HeaderName, Method, SipRequest, SipResponse};
 use crate::session::content;
 use crate::session::mapping::{MsrpResult, message_status_for_invite, message_status_for_msrp};
@@ -38,6 +40,27 @@ pub(super) fn without_tag(a: &NameAddr<'_>) -> String {
     let mut a = a.clone();
     a.params.retain(|p| !p.name.eq_ignore_ascii_case("tag"));
     a.to_string()
+}
+
+/// A request msrpgw starts outside any dialog (RFC 3261 §8.1.1): `from`
+/// and `to` are name-addrs without tags (ours is added), a fresh Call-ID,
+/// CSeq 1. The stack adds Via; the caller adds Contact and the body.
+pub(super) fn new_request(
+    ids: &IdSource,
+    method: Method<'static>,
+    uri: Uri<'static>,
+    from: &str,
+    to: &str,
+    call_id: &str,
+) -> SipRequest<'static> {
+    let cseq = format!("1 {}", method.as_str());
+    let mut r = SipRequest::new(method, uri);
+    r.push_header(HeaderName::MaxForwards, "70");
+    r.push_header(HeaderName::From, format!("{from};tag={}", ids.tag()));
+    r.push_header(HeaderName::To, to.to_owned());
+    r.push_header(HeaderName::CallId, call_id.to_owned());
+    r.push_header(HeaderName::CSeq, cseq);
+    r
 }
 
 /// The sender's SIP identity: the first P-Asserted-Identity, else From.
@@ -120,15 +143,14 @@ impl SessionTable {
         // The INVITE: From A, To B (B sees who is writing), to B's
         // Request-URI; the SDP is added once our path is known.
         let invite_call_id = self.ids.call_id();
-        let mut invite = SipRequest::new(Method::Invite, request.uri.clone().into_owned());
-        invite.push_header(HeaderName::MaxForwards, "70");
-        invite.push_header(
-            HeaderName::From,
-            format!("{};tag={}", without_tag(&sender), self.ids.tag()),
+        let invite = new_request(
+            &self.ids,
+            Method::Invite,
+            request.uri.clone().into_owned(),
+            &without_tag(&sender),
+            &without_tag(&to),
+            &invite_call_id,
         );
-        invite.push_header(HeaderName::To, without_tag(&to));
-        invite.push_header(HeaderName::CallId, invite_call_id.clone());
-        invite.push_header(HeaderName::CSeq, "1 INVITE");
         let state = if ns.local_path.is_some() {
             State::Inviting
         } else {
